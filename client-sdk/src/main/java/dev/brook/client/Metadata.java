@@ -1,0 +1,241 @@
+package dev.brook.client;
+
+import dev.brook.proto.v1.BrokerMetadata;
+import dev.brook.proto.v1.ErrorCode;
+import dev.brook.proto.v1.MetadataRequest;
+import dev.brook.proto.v1.MetadataResponse;
+import dev.brook.proto.v1.MetadataServiceGrpc;
+import dev.brook.proto.v1.PartitionMetadata;
+import dev.brook.proto.v1.TopicMetadata;
+import com.google.common.util.concurrent.FutureCallback;
+import com.google.common.util.concurrent.Futures;
+import com.google.common.util.concurrent.MoreExecutors;
+import io.grpc.StatusRuntimeException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The client's view of the cluster: per topic an immutable {@link Topic} snapshot, replaced
+ * whole when a metadata answer or a NOT_LEADER hint arrives, so readers (the sender thread,
+ * the consumer) never see a half-updated topic. Thread-safe.
+ *
+ * <p>Refreshes: blocking ({@link #awaitTopic}) when a topic is not known yet, asynchronous
+ * ({@link #requestRefresh}) when a request failed with an error that suggests stale metadata;
+ * asynchronous refreshes are rate-limited to one per retry backoff.
+ */
+final class Metadata {
+  private static final Logger log = LoggerFactory.getLogger(Metadata.class);
+
+  /** One topic at one point in time: partitions in index order. */
+  record Topic(String name, String topicId, List<PartitionInfo> partitions) {
+    PartitionInfo partition(int p) {
+      return p < partitions.size() ? partitions.get(p) : null;
+    }
+  }
+
+  private final List<String> bootstrap;
+  private final ChannelPool channels;
+  private final long requestTimeoutMs;
+  private final long retryBackoffMs;
+  private final ConcurrentMap<String, Topic> topics = new ConcurrentHashMap<>();
+  private final Set<String> stale = ConcurrentHashMap.newKeySet();
+  private final AtomicBoolean asyncInFlight = new AtomicBoolean();
+  private final AtomicInteger nextAddress = new AtomicInteger();
+  private volatile Map<Integer, String> brokers = Map.of();
+  private volatile long lastAsyncRefreshMs;
+  private volatile long version = Long.MIN_VALUE;
+
+  Metadata(List<String> bootstrap, ChannelPool channels, long requestTimeoutMs, long retryBackoffMs) {
+    this.bootstrap = List.copyOf(bootstrap);
+    this.channels = channels;
+    this.requestTimeoutMs = requestTimeoutMs;
+    this.retryBackoffMs = retryBackoffMs;
+  }
+
+  /** The cached snapshot of {@code topic}, or null. Never blocks. */
+  Topic cached(String topic) {
+    return topics.get(topic);
+  }
+
+  /** The cached partition, or null when the topic or partition is not known. */
+  PartitionInfo partition(TopicPartition tp) {
+    Topic t = topics.get(tp.topic());
+    return t == null ? null : t.partition(tp.partition());
+  }
+
+  /**
+   * The topic's snapshot, fetching metadata (retrying with backoff) until it is known or
+   * {@code timeoutMs} passed. With {@code allowStale} a cached snapshot is returned at once even
+   * when a refresh was requested.
+   *
+   * @throws BrookException UNKNOWN_TOPIC_OR_PARTITION (or the last error) after the timeout
+   */
+  Topic awaitTopic(String topic, long timeoutMs, boolean allowStale) {
+    Topic t = topics.get(topic);
+    if (t != null && (allowStale || !stale.contains(topic))) return t;
+    long deadline = System.currentTimeMillis() + timeoutMs;
+    BrookException last = null;
+    while (true) {
+      long remaining = deadline - System.currentTimeMillis();
+      try {
+        MetadataResponse resp = fetch(List.of(topic), Math.max(1, Math.min(requestTimeoutMs, remaining)));
+        for (TopicMetadata tm : resp.getTopicsList()) {
+          if (!tm.getName().equals(topic)) continue;
+          if (tm.getError().getCode() == ErrorCode.NONE) return topics.get(topic);
+          last = BrookException.of(tm.getError(), "topic '" + topic + "'");
+          if (!last.retriable()) throw last;
+        }
+      } catch (BrookException e) {
+        last = e;
+        t = topics.get(topic);
+        if (t != null) return t;   // stale beats nothing; the caller's retries cope
+      }
+      if (System.currentTimeMillis() + retryBackoffMs >= deadline) {
+        if (last == null) {
+          last = new BrookException(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "topic '" + topic + "' not found");
+        }
+        throw last;
+      }
+      try {
+        Thread.sleep(retryBackoffMs);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new BrookException(ErrorCode.REQUEST_TIMED_OUT, "interrupted waiting for metadata of '" + topic + "'", e);
+      }
+    }
+  }
+
+  /**
+   * Marks {@code topic} stale and starts an asynchronous refresh unless one is running or one
+   * started less than a retry backoff ago (then the next call after the backoff does it).
+   */
+  void requestRefresh(String topic) {
+    stale.add(topic);
+    long now = System.currentTimeMillis();
+    if (now - lastAsyncRefreshMs < retryBackoffMs) return;
+    if (!asyncInFlight.compareAndSet(false, true)) return;
+    lastAsyncRefreshMs = now;
+    List<String> wanted = new ArrayList<>(stale);
+    String address = nextAddress();
+    MetadataServiceGrpc.MetadataServiceFutureStub stub;
+    try {
+      stub = MetadataServiceGrpc.newFutureStub(channels.get(address))
+          .withDeadlineAfter(requestTimeoutMs, TimeUnit.MILLISECONDS);
+    } catch (RuntimeException e) {
+      asyncInFlight.set(false);
+      return;
+    }
+    Futures.addCallback(stub.getMetadata(MetadataRequest.newBuilder().addAllTopics(wanted).build()),
+        new FutureCallback<>() {
+          @Override
+          public void onSuccess(MetadataResponse result) {
+            update(result);
+            asyncInFlight.set(false);
+          }
+
+          @Override
+          public void onFailure(Throwable t) {
+            log.debug("metadata refresh from {} failed: {}", address, t.toString());
+            asyncInFlight.set(false);
+          }
+        }, MoreExecutors.directExecutor());
+  }
+
+  /** A NOT_LEADER error named the new leader: use it right away, before any refresh. */
+  void applyLeaderHint(TopicPartition tp, int leaderId, String leaderAddress) {
+    if (leaderAddress == null || leaderAddress.isEmpty()) return;
+    topics.computeIfPresent(tp.topic(), (name, t) -> {
+      PartitionInfo p = t.partition(tp.partition());
+      if (p == null || leaderAddress.equals(p.leaderAddress())) return t;
+      List<PartitionInfo> parts = new ArrayList<>(t.partitions());
+      parts.set(tp.partition(), p.withLeader(leaderId, leaderAddress));
+      return new Topic(t.name(), t.topicId(), List.copyOf(parts));
+    });
+  }
+
+  /**
+   * A blocking GetMetadata for {@code topicNames} (empty: all), trying every known broker and
+   * bootstrap address in turn until one answers; the answer updates the cache.
+   */
+  MetadataResponse fetch(List<String> topicNames, long timeoutMs) {
+    List<String> addresses = candidateAddresses();
+    StatusRuntimeException last = null;
+    long deadline = System.currentTimeMillis() + timeoutMs;
+    for (String address : addresses) {
+      long remaining = deadline - System.currentTimeMillis();
+      if (remaining <= 0) break;
+      try {
+        MetadataResponse resp = MetadataServiceGrpc.newBlockingStub(channels.get(address))
+            .withDeadlineAfter(remaining, TimeUnit.MILLISECONDS)
+            .getMetadata(MetadataRequest.newBuilder().addAllTopics(topicNames).build());
+        update(resp);
+        return resp;
+      } catch (StatusRuntimeException e) {
+        log.debug("metadata from {} failed: {}", address, e.getStatus());
+        last = e;
+      }
+    }
+    throw BrookException.transport("no broker answered a metadata request (tried " + addresses + ")"
+        + (last == null ? "" : ": " + last.getStatus()), last, true);
+  }
+
+  /** Broker id to address as of the latest answer. */
+  Map<Integer, String> brokers() {
+    return brokers;
+  }
+
+  private List<String> candidateAddresses() {
+    List<String> out = new ArrayList<>(brokers.values());
+    for (String b : bootstrap) {
+      if (!out.contains(b)) out.add(b);
+    }
+    int start = Math.floorMod(nextAddress.getAndIncrement(), out.size());
+    List<String> rotated = new ArrayList<>(out.subList(start, out.size()));
+    rotated.addAll(out.subList(0, start));
+    return rotated;
+  }
+
+  private String nextAddress() {
+    List<String> candidates = candidateAddresses();
+    return candidates.get(0);
+  }
+
+  /** Applies an answer unless it is older than one already applied. */
+  synchronized void update(MetadataResponse resp) {
+    if (resp.getMetadataVersion() < version) return;
+    version = resp.getMetadataVersion();
+    Map<Integer, String> byId = new HashMap<>();
+    for (BrokerMetadata b : resp.getBrokersList()) byId.put(b.getNodeId(), b.getAddress());
+    if (!byId.isEmpty()) brokers = Map.copyOf(byId);
+    for (TopicMetadata tm : resp.getTopicsList()) {
+      if (tm.getError().getCode() == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) {
+        topics.remove(tm.getName());
+        stale.remove(tm.getName());
+        continue;
+      }
+      if (tm.getError().getCode() != ErrorCode.NONE) continue;
+      PartitionInfo[] parts = new PartitionInfo[tm.getPartitionsCount()];
+      for (PartitionMetadata pm : tm.getPartitionsList()) {
+        if (pm.getPartition() < 0 || pm.getPartition() >= parts.length) continue;
+        int leader = pm.getLeaderId();
+        parts[pm.getPartition()] = new PartitionInfo(tm.getName(), pm.getPartition(), leader,
+            leader < 0 ? null : byId.get(leader), pm.getLeaderEpoch(), pm.getReplicasList(), pm.getIsrList());
+      }
+      for (int i = 0; i < parts.length; i++) {
+        if (parts[i] == null) parts[i] = new PartitionInfo(tm.getName(), i, -1, null, -1, List.of(), List.of());
+      }
+      topics.put(tm.getName(), new Topic(tm.getName(), tm.getTopicId(), List.of(parts)));
+      stale.remove(tm.getName());
+    }
+  }
+}
