@@ -1,0 +1,204 @@
+package dev.brook.quorum;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.client.RaftClientConfigKeys;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.retry.RetryPolicies;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.util.TimeDuration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One node of the metadata quorum: an Apache Ratis server (GRPC transport) whose state machine
+ * keeps the cluster metadata in RocksDB, plus an in-process {@link MetadataClient}.
+ *
+ * <p>Files, all under {@code data.dir/quorum}: {@code raft/<group uuid>/} is Ratis' storage (log
+ * segments, term/vote metadata) with the snapshots (RocksDB checkpoints) in its {@code sm/}
+ * subdirectory; {@code db/} is the live RocksDB. The first start formats the Ratis storage; the
+ * first leader then commits a generated cluster id. Later starts recover from the same files.
+ */
+public final class MetadataQuorum implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(MetadataQuorum.class);
+
+  /** Every Brook cluster uses one Raft group with this fixed id. */
+  static final RaftGroupId GROUP_ID =
+      RaftGroupId.valueOf(UUID.nameUUIDFromBytes("brook-metadata".getBytes(StandardCharsets.UTF_8)));
+
+  private final QuorumConfig config;
+  private final RaftServer server;
+  private final RaftClient raftClient;
+  private final RaftMetadataClient client;
+  private final ImagePublisher publisher;
+  private final QuorumController controller;
+  private final int port;
+  private boolean closed;
+
+  private MetadataQuorum(QuorumConfig config, RaftServer server, RaftClient raftClient, RaftMetadataClient client,
+      ImagePublisher publisher, QuorumController controller, int port) {
+    this.config = config;
+    this.server = server;
+    this.raftClient = raftClient;
+    this.client = client;
+    this.publisher = publisher;
+    this.controller = controller;
+    this.port = port;
+  }
+
+  /**
+   * Starts this node: formats its storage on first start, recovers it otherwise, and returns once
+   * the Ratis server runs. A single-voter quorum also waits (up to the request timeout) until it
+   * has elected itself and the cluster id is committed, so the first image is usable at once; a
+   * node of a larger quorum cannot wait for peers that may not be started yet.
+   */
+  public static MetadataQuorum start(QuorumConfig config) throws IOException {
+    Path quorumDir = config.dataDir().resolve("quorum");
+    Path raftDir = quorumDir.resolve("raft");
+    Path dbDir = quorumDir.resolve("db");
+    Files.createDirectories(raftDir);
+    boolean fresh = !Files.exists(raftDir.resolve(GROUP_ID.getUuid().toString()));
+
+    List<RaftPeer> peers = new ArrayList<>();
+    for (QuorumConfig.Voter v : config.voters()) peers.add(peer(v.id(), v.host(), v.port()));
+    RaftGroup group = RaftGroup.valueOf(GROUP_ID, peers);
+
+    ImagePublisher publisher = new ImagePublisher(config.nodeId());
+    QuorumController controller = new QuorumController(config.nodeId(), publisher::current);
+    RequestValidator validator = new RequestValidator(config.defaultPartitions(), config.defaultReplicationFactor(),
+        Records::newId, System::currentTimeMillis);
+    MetadataStateMachine stateMachine = new MetadataStateMachine(config.nodeId(), dbDir, validator, publisher, controller);
+
+    RaftServer server = null;
+    RaftClient raftClient = null;
+    try {
+      server = RaftServer.newBuilder()
+          .setServerId(RaftPeerId.valueOf(String.valueOf(config.nodeId())))
+          .setGroup(group)
+          .setStateMachine(stateMachine)
+          .setProperties(serverProperties(config, raftDir))
+          .setOption(fresh ? RaftStorage.StartupOption.FORMAT : RaftStorage.StartupOption.RECOVER)
+          .build();
+      server.start();
+      int port = server.getServerRpc().getInetSocketAddress().getPort();
+      LOG.info("Metadata quorum node {} {} on port {} with voters {}", config.nodeId(), fresh ? "formatted and started" : "recovered",
+          port, config.voters());
+
+      // The client needs the real address when the port was chosen by the OS (single voter only).
+      List<RaftPeer> clientPeers = new ArrayList<>();
+      for (QuorumConfig.Voter v : config.voters()) {
+        clientPeers.add(v.id() == config.nodeId() ? peer(v.id(), config.quorumHost(), port) : peer(v.id(), v.host(), v.port()));
+      }
+      raftClient = RaftClient.newBuilder()
+          .setRaftGroup(RaftGroup.valueOf(GROUP_ID, clientPeers))
+          .setLeaderId(RaftPeerId.valueOf(String.valueOf(config.nodeId())))
+          .setProperties(clientProperties(config))
+          .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(
+              (int) Math.max(1, config.requestTimeoutMs() / 100), TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
+          .build();
+      RaftMetadataClient client = new RaftMetadataClient(raftClient, server, GROUP_ID, publisher, config.requestTimeoutMs());
+      controller.start(client::write);
+      MetadataQuorum quorum = new MetadataQuorum(config, server, raftClient, client, publisher, controller, port);
+      if (config.voters().size() == 1) quorum.awaitClusterId();
+      return quorum;
+    } catch (IOException | RuntimeException e) {
+      controller.close();
+      closeQuietly(raftClient);
+      closeQuietly(server);
+      publisher.close();
+      throw e;
+    }
+  }
+
+  private static RaftPeer peer(int id, String host, int port) {
+    return RaftPeer.newBuilder().setId(String.valueOf(id)).setAddress(host + ":" + port).build();
+  }
+
+  private static RaftProperties serverProperties(QuorumConfig config, Path raftDir) {
+    RaftProperties p = new RaftProperties();
+    RaftServerConfigKeys.setStorageDir(p, List.of(raftDir.toFile()));
+    GrpcConfigKeys.Server.setHost(p, config.quorumHost());
+    GrpcConfigKeys.Server.setPort(p, config.quorumPort());
+    // A local-network cluster: elect within a second of losing the leader.
+    RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(300, TimeUnit.MILLISECONDS));
+    RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(600, TimeUnit.MILLISECONDS));
+    RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMin(p, TimeDuration.valueOf(100, TimeUnit.MILLISECONDS));
+    RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMax(p, TimeDuration.valueOf(300, TimeUnit.MILLISECONDS));
+    RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
+    RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, config.snapshotThresholdEntries());
+    return p;
+  }
+
+  private static RaftProperties clientProperties(QuorumConfig config) {
+    RaftProperties p = new RaftProperties();
+    long rpcMs = Math.max(100, Math.min(3000, config.requestTimeoutMs()));
+    RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(rpcMs, TimeUnit.MILLISECONDS));
+    return p;
+  }
+
+  private void awaitClusterId() {
+    CompletableFuture<MetadataImage> initialized = new CompletableFuture<>();
+    publisher.addListener(image -> {
+      if (image.clusterId() != null) initialized.complete(image);
+    });
+    try {
+      MetadataImage image = initialized.get(config.requestTimeoutMs(), TimeUnit.MILLISECONDS);
+      LOG.info("Metadata quorum node {} ready: cluster {} at version {}", config.nodeId(), image.clusterId(), image.version());
+    } catch (TimeoutException e) {
+      LOG.warn("Metadata quorum node {}: no cluster id after {} ms; the client will report QUORUM_NOT_AVAILABLE until there is",
+          config.nodeId(), config.requestTimeoutMs());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (ExecutionException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** The in-process client bound to this node. */
+  public MetadataClient client() {
+    return client;
+  }
+
+  /** The port the Ratis server listens on (the OS-chosen one when configured with port 0). */
+  public int port() {
+    return port;
+  }
+
+  /** Stops the controller, the client and the Ratis server (which closes the database). Idempotent. */
+  @Override
+  public synchronized void close() {
+    if (closed) return;
+    closed = true;
+    controller.close();
+    closeQuietly(raftClient);
+    closeQuietly(server);
+    publisher.close();
+    LOG.info("Metadata quorum node {} stopped", config.nodeId());
+  }
+
+  private static void closeQuietly(AutoCloseable c) {
+    if (c == null) return;
+    try {
+      c.close();
+    } catch (Exception e) {
+      LOG.warn("Error while closing {}: {}", c.getClass().getSimpleName(), e.toString());
+    }
+  }
+}

@@ -1,0 +1,135 @@
+package dev.brook.quorum;
+
+import dev.brook.proto.v1.CreateTopicResult;
+import dev.brook.proto.v1.CreateTopicsRequest;
+import dev.brook.proto.v1.CreateTopicsResponse;
+import dev.brook.proto.v1.DeleteTopicsRequest;
+import dev.brook.proto.v1.ErrorCode;
+import dev.brook.proto.v1.NewTopic;
+import dev.brook.protocol.TopicConfig;
+import dev.brook.protocol.TopicNames;
+import dev.brook.quorum.proto.CreateTopics;
+import dev.brook.quorum.proto.DeleteTopics;
+import dev.brook.quorum.proto.InitializeCluster;
+import dev.brook.quorum.proto.MetadataCommand;
+import dev.brook.quorum.proto.PartitionAssignment;
+import dev.brook.quorum.proto.RegisterBroker;
+import dev.brook.quorum.proto.RegisterBrokerRequest;
+import dev.brook.quorum.proto.TopicCreation;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
+
+/**
+ * Leader side of a write: turns a client request into a {@link MetadataCommand}, validating it
+ * against the latest applied image and stamping in everything apply must not compute itself
+ * (ids, timestamps, placement). Pure apart from the injected id generator and clock.
+ * Thread-safe (stateless; Ratis may call startTransaction from several threads).
+ */
+final class RequestValidator {
+  /** An upper bound on partitions per topic: a typo must not create a million partition records. */
+  static final int MAX_PARTITIONS = 10_000;
+
+  private final int defaultPartitions;
+  private final int defaultReplicationFactor;
+  private final Supplier<String> ids;
+  private final LongSupplier clock;
+
+  RequestValidator(int defaultPartitions, int defaultReplicationFactor, Supplier<String> ids, LongSupplier clock) {
+    this.defaultPartitions = defaultPartitions;
+    this.defaultReplicationFactor = defaultReplicationFactor;
+    this.ids = ids;
+    this.clock = clock;
+  }
+
+  MetadataCommand initializeCluster() {
+    return MetadataCommand.newBuilder()
+        .setInitializeCluster(InitializeCluster.newBuilder().setClusterId(ids.get()).setTimestampMs(clock.getAsLong()))
+        .build();
+  }
+
+  /** @throws IllegalArgumentException when the request is malformed (the client gets INVALID_REQUEST) */
+  MetadataCommand registerBroker(RegisterBrokerRequest req) {
+    if (req.getNodeId() < 0) throw new IllegalArgumentException("broker node id must be >= 0, got " + req.getNodeId());
+    if (req.getAddress().isBlank()) throw new IllegalArgumentException("broker " + req.getNodeId() + " has no address");
+    return MetadataCommand.newBuilder()
+        .setRegisterBroker(RegisterBroker.newBuilder()
+            .setNodeId(req.getNodeId()).setAddress(req.getAddress()).setRack(req.getRack())
+            .setTimestampMs(clock.getAsLong()))
+        .build();
+  }
+
+  MetadataCommand deleteTopics(DeleteTopicsRequest req) {
+    return MetadataCommand.newBuilder()
+        .setDeleteTopics(DeleteTopics.newBuilder().addAllNames(req.getNamesList()))
+        .build();
+  }
+
+  MetadataCommand createTopics(CreateTopicsRequest req, MetadataImage image) {
+    return MetadataCommand.newBuilder()
+        .setCreateTopics(CreateTopics.newBuilder()
+            .addAllTopics(check(req, image, true))
+            .setTimestampMs(clock.getAsLong()))
+        .build();
+  }
+
+  /** validate_only: the answer creating the topics would give now, without ids; writes nothing. */
+  CreateTopicsResponse validateOnly(CreateTopicsRequest req, MetadataImage image) {
+    CreateTopicsResponse.Builder out = CreateTopicsResponse.newBuilder();
+    for (TopicCreation t : check(req, image, false)) {
+      out.addTopics(CreateTopicResult.newBuilder()
+          .setName(t.getName())
+          .setError(Records.error(t.getErrorCode(), t.getErrorMessage()))
+          .setPartitions(t.getPartitionCount())
+          .setReplicationFactor(t.getReplicationFactor()));
+    }
+    return out.build();
+  }
+
+  private List<TopicCreation> check(CreateTopicsRequest req, MetadataImage image, boolean assign) {
+    List<Integer> usable = new ArrayList<>();
+    for (BrokerImage b : image.brokers().values()) {
+      if (!b.fenced()) usable.add(b.nodeId());
+    }
+    Set<String> seen = new HashSet<>();
+    List<TopicCreation> out = new ArrayList<>(req.getTopicsCount());
+    for (NewTopic t : req.getTopicsList()) {
+      TopicCreation.Builder c = TopicCreation.newBuilder().setName(t.getName());
+      int partitions = t.getPartitions() == 0 ? defaultPartitions : t.getPartitions();
+      int rf = t.getReplicationFactor() == 0 ? defaultReplicationFactor : t.getReplicationFactor();
+      String reason;
+      if ((reason = TopicNames.invalidReason(t.getName())) != null) {
+        reject(c, ErrorCode.INVALID_TOPIC, reason);
+      } else if (!seen.add(t.getName())) {
+        reject(c, ErrorCode.TOPIC_ALREADY_EXISTS, "topic '" + t.getName() + "' appears more than once in the request");
+      } else if (image.topic(t.getName()) != null) {
+        reject(c, ErrorCode.TOPIC_ALREADY_EXISTS, "topic '" + t.getName() + "' already exists");
+      } else if (partitions < 1 || partitions > MAX_PARTITIONS) {
+        reject(c, ErrorCode.INVALID_PARTITIONS,
+            "partitions must be between 1 and " + MAX_PARTITIONS + " (0 = cluster default), got " + t.getPartitions());
+      } else if (rf < 1 || rf > usable.size()) {
+        reject(c, ErrorCode.INVALID_REPLICATION_FACTOR, "replication factor must be between 1 and the number of "
+            + "available brokers (" + usable.size() + "), got " + rf);
+      } else if ((reason = TopicConfig.invalidReason(t.getConfigsMap())) != null) {
+        reject(c, ErrorCode.INVALID_CONFIG, reason);
+      } else {
+        c.setPartitionCount(partitions).setReplicationFactor(rf);
+        if (assign) {
+          c.setTopicId(ids.get()).putAllConfigs(t.getConfigsMap());
+          for (List<Integer> replicas : PartitionPlacement.place(usable, partitions, rf, PartitionPlacement.seedFor(t.getName()))) {
+            c.addPartitions(PartitionAssignment.newBuilder().addAllReplicas(replicas));
+          }
+        }
+      }
+      out.add(c.build());
+    }
+    return out;
+  }
+
+  private static void reject(TopicCreation.Builder c, ErrorCode code, String message) {
+    c.setErrorCode(code.getNumber()).setErrorMessage(message);
+  }
+}

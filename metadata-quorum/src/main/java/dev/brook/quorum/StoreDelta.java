@@ -1,0 +1,29 @@
+package dev.brook.quorum;
+
+import dev.brook.quorum.proto.BrokerRecord;
+import dev.brook.quorum.proto.ClusterRecord;
+import dev.brook.quorum.proto.PartitionRecord;
+import dev.brook.quorum.proto.TopicRecord;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The RocksDB changes of one applied entry, produced by {@link MetadataApplier} (pure) and
+ * written by {@link MetadataStore} in one WriteBatch together with the applied index. Filled in
+ * by the applier, then only read. Not thread-safe.
+ */
+final class StoreDelta {
+  /** A deleted topic: its name (topics key) and id (prefix of its partition keys). */
+  record DeletedTopic(String name, String topicId) {}
+
+  ClusterRecord cluster;
+  final List<TopicRecord> topicPuts = new ArrayList<>();
+  final List<DeletedTopic> topicDeletes = new ArrayList<>();
+  final List<PartitionRecord> partitionPuts = new ArrayList<>();
+  final List<BrokerRecord> brokerPuts = new ArrayList<>();
+
+  boolean isEmpty() {
+    return cluster == null && topicPuts.isEmpty() && topicDeletes.isEmpty() && partitionPuts.isEmpty()
+        && brokerPuts.isEmpty();
+  }
+}
