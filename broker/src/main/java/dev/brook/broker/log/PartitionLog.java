@@ -1,0 +1,503 @@
+package dev.brook.broker.log;
+
+import com.google.protobuf.ByteString;
+import dev.brook.proto.v1.ErrorCode;
+import dev.brook.proto.v1.RecordBatch;
+import dev.brook.protocol.StoredBatch;
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedByInterruptException;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The durable log of one partition replica: a directory of {@link LogSegment}s whose
+ * concatenation is, byte for byte, the protobuf encoding of a {@code RecordBatchList}. Batches are
+ * stored exactly as the producer encoded their records; only the fixed-width base offset and
+ * leader epoch are written by the broker.
+ *
+ * <p>Threading and invariants.
+ * <ul>
+ *   <li><b>One writer.</b> {@link #append} is called by one thread at a time per partition (the
+ *       caller serializes produce requests). Every mutation ({@code append}, roll, retention,
+ *       truncation, config change, close) additionally holds {@code writeLock}, so a retention
+ *       or flush task on another thread is safe; the lock is uncontended on the append path.
+ *   <li><b>Lock-free readers.</b> {@link #read}, {@link #offsetForTimestamp} and the offset
+ *       getters never take the lock. The writer writes bytes first, then publishes each touched
+ *       segment's size, then the log end offset, all through volatiles; a reader reads the log
+ *       end first and never reads beyond it or beyond a segment's published size. An append is
+ *       published as a whole, so a reader sees all of a produce request or none of it.
+ *   <li><b>Segments</b> live in a {@link ConcurrentSkipListMap} by base offset; they cover
+ *       contiguous offset ranges, the last one is the only active (writable) one, and
+ *       {@code logStartOffset} is the first segment's base offset.
+ *   <li><b>Deletion and truncation under readers.</b> Retention removes whole closed segments:
+ *       a reader still in one gets a closed-channel error, retries, and then finds its offset
+ *       below the new log start (OFFSET_OUT_OF_RANGE). Truncation first hides the dropped range
+ *       (lower log end, segment size, index counts), then bumps {@code truncations}, then changes
+ *       files; a reader that saw a different generation before and after its read retries, so no
+ *       reader returns bytes from a range that was cut and rewritten.
+ * </ul>
+ */
+public final class PartitionLog implements Closeable {
+  private static final Logger LOG = LoggerFactory.getLogger(PartitionLog.class);
+  private static final int READ_ATTEMPTS = 5;
+
+  private final Path dir;
+  private final LongSupplier clockMs;
+  private final ConcurrentSkipListMap<Long, LogSegment> segments = new ConcurrentSkipListMap<>();
+  private final ReentrantLock writeLock = new ReentrantLock();
+  private volatile LogConfig config;
+  private volatile long logStartOffset;
+  private volatile long logEndOffset;
+  private volatile int truncations;
+  private volatile boolean closed;
+
+  // Writer state, guarded by writeLock.
+  private LogSegment active;
+  private final ByteBuffer prefix = ByteBuffer.allocateDirect(LogSegment.MAX_PREFIX_SIZE);
+  private long unflushedRecords;
+  private long oldestUnflushedMs = -1;
+  private boolean failed;
+
+  private PartitionLog(Path dir, LogConfig config, LongSupplier clockMs, List<LogSegment> recovered) {
+    this.dir = dir;
+    this.config = config;
+    this.clockMs = clockMs;
+    for (LogSegment s : recovered) segments.put(s.baseOffset, s);
+    this.active = recovered.get(recovered.size() - 1);
+    this.logStartOffset = recovered.get(0).baseOffset;
+    this.logEndOffset = active.endOffset();
+  }
+
+  /**
+   * Opens the log in {@code dir}, creating it when empty and recovering it otherwise (see
+   * {@link SegmentRecovery}). {@code clockMs} is the broker clock, used for append times,
+   * segment.ms, flush.ms and retention.ms.
+   */
+  public static PartitionLog open(Path dir, LogConfig config, LongSupplier clockMs) throws IOException {
+    List<LogSegment> recovered = SegmentRecovery.recover(dir, config);
+    try {
+      recovered.get(recovered.size() - 1).openForAppend();
+    } catch (IOException e) {
+      for (LogSegment s : recovered) s.delete();
+      throw e;
+    }
+    return new PartitionLog(dir, config, clockMs, recovered);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Append
+
+  /**
+   * Appends the batches of one produce request atomically (all or none). Every batch is validated
+   * before any is written; offsets are assigned consecutively from the log end and the leader
+   * epoch is stamped. Single writer: callers serialize appends per partition.
+   */
+  public AppendResult append(List<RecordBatch> batches, int leaderEpoch) throws LogException {
+    if (batches.isEmpty()) throw new LogException(ErrorCode.INVALID_REQUEST, "a produce request needs at least one batch");
+    LogConfig cfg = config;
+    for (int i = 0; i < batches.size(); i++) {
+      validate(batches.get(i), i, cfg);
+    }
+    writeLock.lock();
+    try {
+      if (closed) throw new LogException(ErrorCode.STORAGE_ERROR, "log " + dir + " is closed");
+      if (failed) throw new LogException(ErrorCode.STORAGE_ERROR, "log " + dir + " failed an earlier write; reopen it to recover");
+      long now = clockMs.getAsLong();
+      LogSegment first = active;
+      long firstPosition = first.writePosition();
+      long firstOffset = logEndOffset;
+      long next = firstOffset;
+      long maxTimestamp = Long.MIN_VALUE;
+      long records = 0;
+      try {
+        for (RecordBatch batch : batches) {
+          int frameSize = StoredBatch.frameSize(batch.getRecords().size());
+          if (active.shouldRoll(frameSize, next, batch.getRecordCount(), cfg, now)) roll(next);
+          active.append(batch, next, leaderEpoch, prefix, cfg.indexIntervalBytes());
+          next += batch.getRecordCount();
+          records += batch.getRecordCount();
+          maxTimestamp = Math.max(maxTimestamp, batch.getMaxTimestamp());
+        }
+      } catch (IOException e) {
+        rollBack(first, firstPosition, firstOffset, cfg);
+        throw new LogException(ErrorCode.STORAGE_ERROR, "write to " + dir + " failed: " + e, e);
+      }
+      for (LogSegment s : segments.tailMap(first.baseOffset, true).values()) {
+        s.publish();
+      }
+      logEndOffset = next;
+      maybeFlush(records, now, cfg);
+      return new AppendResult(firstOffset, next - 1, now, maxTimestamp);
+    } finally {
+      writeLock.unlock();
+    }
+  }
+
+  private static void validate(RecordBatch batch, int index, LogConfig cfg) throws LogException {
+    if (batch.getRecordCount() < 1) {
+      throw new LogException(ErrorCode.INVALID_REQUEST, "batch " + index + ": record_count must be >= 1, got " + batch.getRecordCount());
+    }
+    int attributes = batch.getAttributes();
+    if ((attributes & ~StoredBatch.KNOWN_ATTRIBUTE_BITS) != 0) {
+      throw new LogException(ErrorCode.INVALID_REQUEST, "batch " + index + ": unknown attribute bits 0x"
+          + Integer.toHexString(attributes & ~StoredBatch.KNOWN_ATTRIBUTE_BITS));
+    }
+    int codec = attributes & StoredBatch.CODEC_MASK;
+    if (codec > 4) {
+      throw new LogException(ErrorCode.UNSUPPORTED_COMPRESSION, "batch " + index + ": unknown compression codec " + codec);
+    }
+    long frameSize = StoredBatch.frameSize(batch.getRecords().size());
+    if (frameSize > cfg.maxMessageBytes()) {
+      throw new LogException(ErrorCode.RECORD_TOO_LARGE, "batch " + index + " is " + frameSize
+          + " bytes stored, larger than max.message.bytes " + cfg.maxMessageBytes());
+    }
+    if (StoredBatch.computeCrc(batch) != batch.getCrc()) {
+      throw new LogException(ErrorCode.CORRUPT_RECORD, "batch " + index + ": CRC does not match its content");
+    }
+  }
+
+  /** Closes the active segment (fsync) and starts a new one at {@code baseOffset}. Under writeLock. */
+  private void roll(long baseOffset) throws IOException {
+    LogSegment old = active;
+    old.closeForAppend();
+    LogSegment created = LogSegment.create(dir, baseOffset);
+    segments.put(baseOffset, created);
+    active = created;
+    unflushedRecords = 0;
+    oldestUnflushedMs = -1;
+    LOG.debug("Log {}: rolled segment {} at offset {}", dir, old, baseOffset);
+  }
+
+  /**
+   * Undoes the unpublished part of a failed append: deletes segments it created and cuts the
+   * segment it started in back to where it began. Nothing here was ever visible to readers. If
+   * this fails too, the log refuses further appends until it is reopened (and recovered).
+   */
+  private void rollBack(LogSegment first, long position, long endOffset, LogConfig cfg) {
+    try {
+      for (LogSegment s : new ArrayList<>(segments.tailMap(first.baseOffset, false).values())) {
+        segments.remove(s.baseOffset);
+        s.delete();
+      }
+      first.openForAppend();
+      active = first;
+      first.hideFrom(position, endOffset);
+      first.truncateFiles(position, cfg.indexIntervalBytes());
+      first.publish();
+    } catch (IOException | RuntimeException e) {
+      failed = true;
+      LOG.error("Log {}: could not undo a failed append ({}); appends are refused until the log is reopened", dir, e.toString());
+    }
+  }
+
+  private void maybeFlush(long records, long now, LogConfig cfg) throws LogException {
+    unflushedRecords += records;
+    if (oldestUnflushedMs < 0) oldestUnflushedMs = now;
+    if (unflushedRecords >= cfg.flushMessages() || now - oldestUnflushedMs >= cfg.flushMs()) {
+      try {
+        active.flush();
+      } catch (IOException e) {
+        failed = true;
+        throw new LogException(ErrorCode.STORAGE_ERROR, "fsync of " + dir + " failed: " + e, e);
+      }
+      unflushedRecords = 0;
+      oldestUnflushedMs = -1;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Read
+
+  /**
+   * Returns whole stored frames starting with the batch that contains {@code fetchOffset}, up to
+   * {@code maxBytes} (but always at least one batch when one is readable, so a consumer always
+   * progresses) and never a batch whose last offset is at or beyond {@code maxOffsetExclusive}
+   * (the high watermark). Thread-safe and lock-free with respect to the writer.
+   *
+   * @throws LogException OFFSET_OUT_OF_RANGE when {@code fetchOffset} is outside
+   *     [logStartOffset, logEndOffset]; INVALID_REQUEST for a negative {@code maxBytes};
+   *     STORAGE_ERROR when the file cannot be read
+   */
+  public ReadResult read(long fetchOffset, int maxBytes, long maxOffsetExclusive) throws LogException {
+    if (maxBytes < 0) throw new LogException(ErrorCode.INVALID_REQUEST, "max bytes must be >= 0, got " + maxBytes);
+    Exception lastFailure = null;
+    for (int attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
+      int generation = truncations;
+      long start = logStartOffset;
+      long end = logEndOffset;
+      if (closed) throw new LogException(ErrorCode.STORAGE_ERROR, "log " + dir + " is closed");
+      if (fetchOffset < start || fetchOffset > end) throw outOfRange(fetchOffset, start, end);
+      long limit = Math.min(end, maxOffsetExclusive);
+      if (fetchOffset >= limit) return new ReadResult(ByteString.EMPTY, fetchOffset, start, end);
+      LogSegment segment = null;
+      try {
+        Map.Entry<Long, LogSegment> entry = segments.floorEntry(fetchOffset);
+        while (entry != null && entry.getKey() < limit) {
+          segment = entry.getValue();
+          LogSegment.Slice slice = segment.read(fetchOffset, maxBytes, limit);
+          if (slice != null) {
+            if (generation != truncations) break;
+            return new ReadResult(slice.records(), slice.records().isEmpty() ? fetchOffset : slice.firstBatchOffset(), start, end);
+          }
+          entry = segments.higherEntry(entry.getKey());
+        }
+        // Nothing found below a published end offset: the log changed under us.
+        lastFailure = new IllegalStateException("no batch found at offset " + fetchOffset);
+      } catch (ClosedByInterruptException e) {
+        Thread.currentThread().interrupt();
+        throw new LogException(ErrorCode.STORAGE_ERROR, "read interrupted", e);
+      } catch (IOException | RuntimeException e) {
+        lastFailure = e;
+        boolean raced = generation != truncations || (segment != null && segment.isClosed()) || closed;
+        if (!raced && !(e instanceof java.nio.channels.ClosedChannelException)) break;
+      }
+    }
+    long start = logStartOffset;
+    long end = logEndOffset;
+    if (fetchOffset < start || fetchOffset > end) throw outOfRange(fetchOffset, start, end);
+    throw new LogException(ErrorCode.STORAGE_ERROR, "read of " + dir + " at offset " + fetchOffset + " failed: " + lastFailure, lastFailure);
+  }
+
+  private static LogException outOfRange(long offset, long start, long end) {
+    return new LogException(ErrorCode.OFFSET_OUT_OF_RANGE,
+        "offset " + offset + " is out of range; valid offsets are [" + start + ", " + end + "]");
+  }
+
+  /**
+   * The first batch whose max timestamp is at least {@code timestampMs}: its base offset and max
+   * timestamp, or null when no batch has such a timestamp. Records before the target inside that
+   * batch are not skipped (the broker does not decode records). Lock-free.
+   */
+  public OffsetAndTimestamp offsetForTimestamp(long timestampMs) throws IOException {
+    IOException lastFailure = null;
+    for (int attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
+      int generation = truncations;
+      long end = logEndOffset;
+      try {
+        for (LogSegment segment : segments.values()) {
+          if (segment.baseOffset >= end) break;
+          OffsetAndTimestamp found = segment.findByTimestamp(timestampMs, end);
+          if (found != null) {
+            if (generation != truncations) throw new FrameFormatException("truncated while searching");
+            return new OffsetAndTimestamp(Math.max(found.offset(), logStartOffset), found.timestamp());
+          }
+        }
+        return null;
+      } catch (IOException e) {
+        lastFailure = e;
+        if (closed) break;
+      }
+    }
+    throw lastFailure;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Offsets, size, maintenance
+
+  /** The first offset still in the log. */
+  public long logStartOffset() {
+    return logStartOffset;
+  }
+
+  /** The offset the next appended record gets; every offset below it (and >= start) is readable. */
+  public long logEndOffset() {
+    return logEndOffset;
+  }
+
+  /** Published bytes over all segments. */
+  public long sizeInBytes() {
+    long total = 0;
+    for (LogSegment s : segments.values()) total += s.size();
+    return total;
+  }
+
+  public int segmentCount() {
+    return segments.size();
+  }
+
+  /** fsyncs the log up to its end (segments that were rolled are already synced). */
+  public void flush() throws IOException {
+    writeLock.lock();
+    try {
+      if (closed) return;
+      active.flush();
+      unflushedRecords = 0;
+      oldestUnflushedMs = -1;
+    } finally {
+      writeLock.unlock();
+    }
+  }
+
+  /**
+   * Deletes closed segments, oldest first, while the oldest one's newest timestamp is older than
+   * now - retention.ms (unless retention.ms is -1) or the log is larger than retention.bytes
+   * (unless -1). Never deletes the active segment. Advances the log start offset to the new first
+   * segment. Returns how many segments were deleted.
+   */
+  public int enforceRetention() throws IOException {
+    writeLock.lock();
+    try {
+      if (closed) return 0;
+      LogConfig cfg = config;
+      long now = clockMs.getAsLong();
+      long total = sizeInBytes();
+      int deleted = 0;
+      while (segments.size() > 1) {
+        LogSegment oldest = segments.firstEntry().getValue();
+        if (oldest == active) break;
+        boolean expired = cfg.retentionMs() >= 0 && oldest.maxTimestamp() < now - cfg.retentionMs();
+        boolean oversized = cfg.retentionBytes() >= 0 && total > cfg.retentionBytes();
+        if (!expired && !oversized) break;
+        long newStart = segments.higherKey(oldest.baseOffset);
+        logStartOffset = newStart;
+        segments.remove(oldest.baseOffset);
+        total -= oldest.size();
+        oldest.delete();
+        deleted++;
+      }
+      if (deleted > 0) {
+        LOG.info("Log {}: retention deleted {} segment(s); log start offset is now {}", dir, deleted, logStartOffset);
+      }
+      return deleted;
+    } finally {
+      writeLock.unlock();
+    }
+  }
+
+  /** Applies an altered topic config; takes effect from the next append or retention run. */
+  public void updateConfig(LogConfig config) {
+    this.config = config;
+  }
+
+  /**
+   * Drops every batch that contains an offset >= {@code offset}; the log end becomes the base
+   * offset of the first dropped batch (so an offset inside a batch drops that whole batch).
+   * Truncating at or below the log start empties the log and restarts it at {@code offset}.
+   * Safe against concurrent readers (see the class comment).
+   */
+  public void truncateTo(long offset) throws IOException {
+    writeLock.lock();
+    try {
+      if (closed) throw new IOException("log " + dir + " is closed");
+      if (offset >= logEndOffset) return;
+      if (offset <= logStartOffset) {
+        truncateFully(offset);
+        return;
+      }
+      LogConfig cfg = config;
+      LogSegment keep = segments.floorEntry(offset).getValue();
+      FrameCursor cursor = new FrameCursor();
+      long position;
+      long newEnd;
+      if (keep.seek(cursor, offset, keep.size())) {
+        position = cursor.position;
+        newEnd = cursor.baseOffset;
+      } else {
+        position = keep.size();
+        newEnd = keep.endOffset();
+      }
+      List<LogSegment> dropped = new ArrayList<>(segments.tailMap(keep.baseOffset, false).values());
+      long oldEnd = logEndOffset;
+      // 1. Hide the dropped range from readers.
+      logEndOffset = newEnd;
+      keep.hideFrom(position, newEnd);
+      for (LogSegment s : dropped) segments.remove(s.baseOffset);
+      // 2. Readers that started before this point will notice and retry.
+      truncations++;
+      // 3. Change the files.
+      for (LogSegment s : dropped) s.delete();
+      keep.openForAppend();
+      active = keep;
+      keep.truncateFiles(position, cfg.indexIntervalBytes());
+      keep.publish();
+      unflushedRecords = 0;
+      oldestUnflushedMs = -1;
+      LOG.info("Log {}: truncated to offset {} (was {}), dropping {} later segment(s)", dir, newEnd, oldEnd, dropped.size());
+    } catch (IOException | RuntimeException e) {
+      failed = true;
+      throw e;
+    } finally {
+      writeLock.unlock();
+    }
+  }
+
+  /** Empties the log and restarts it at {@code offset}. Under writeLock. */
+  private void truncateFully(long offset) throws IOException {
+    List<LogSegment> all = new ArrayList<>(segments.values());
+    logEndOffset = offset;
+    logStartOffset = offset;
+    segments.clear();
+    truncations++;
+    for (LogSegment s : all) s.delete();
+    LogSegment created = LogSegment.create(dir, offset);
+    segments.put(offset, created);
+    active = created;
+    unflushedRecords = 0;
+    oldestUnflushedMs = -1;
+    LOG.info("Log {}: truncated fully; restarts at offset {}", dir, offset);
+  }
+
+  /** fsyncs, closes every file and marks the shutdown clean so the next open skips full scans. */
+  @Override
+  public void close() throws IOException {
+    writeLock.lock();
+    try {
+      if (closed) return;
+      closed = true;
+      IOException failure = null;
+      for (LogSegment s : segments.values()) {
+        try {
+          s.close();
+        } catch (IOException e) {
+          if (failure == null) failure = e;
+        }
+      }
+      if (failure != null || failed) {
+        if (failure != null) throw failure;
+        return; // no clean marker: the next open scans everything
+      }
+      Path marker = dir.resolve(SegmentRecovery.CLEAN_SHUTDOWN_FILE);
+      try (FileChannel ch = FileChannel.open(marker, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+        ch.force(true);
+      }
+    } finally {
+      writeLock.unlock();
+    }
+  }
+
+  /** Closes the log and removes its directory and every file in it. */
+  public void delete() throws IOException {
+    writeLock.lock();
+    try {
+      closed = true;
+      for (LogSegment s : segments.values()) s.delete();
+      segments.clear();
+      if (Files.exists(dir)) {
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
+          for (Path f : files) Files.deleteIfExists(f);
+        }
+        Files.deleteIfExists(dir);
+      }
+    } finally {
+      writeLock.unlock();
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "PartitionLog{" + dir + ", start=" + logStartOffset + ", end=" + logEndOffset + ", segments=" + segments.size() + "}";
+  }
+}
