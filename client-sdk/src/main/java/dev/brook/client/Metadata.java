@@ -54,8 +54,12 @@ final class Metadata {
   private volatile Map<Integer, String> brokers = Map.of();
   private volatile long lastAsyncRefreshMs;
   private volatile long version = Long.MIN_VALUE;
+  /** Producers ask brokers to create missing topics (auto.create.topics.enable), as in Kafka. */
+  private final boolean allowAutoTopicCreation;
 
-  Metadata(List<String> bootstrap, ChannelPool channels, long requestTimeoutMs, long retryBackoffMs) {
+  Metadata(List<String> bootstrap, ChannelPool channels, long requestTimeoutMs, long retryBackoffMs,
+      boolean allowAutoTopicCreation) {
+    this.allowAutoTopicCreation = allowAutoTopicCreation;
     this.bootstrap = List.copyOf(bootstrap);
     this.channels = channels;
     this.requestTimeoutMs = requestTimeoutMs;
@@ -76,11 +80,12 @@ final class Metadata {
   /**
    * The topic's snapshot, fetching metadata (retrying with backoff) until it is known or
    * {@code timeoutMs} passed. With {@code allowStale} a cached snapshot is returned at once even
-   * when a refresh was requested.
+   * when a refresh was requested. With {@code waitForCreation} an unknown topic is asked for
+   * again until the timeout (a producer's topic may be being created); without, it fails at once.
    *
    * @throws BrookException UNKNOWN_TOPIC_OR_PARTITION (or the last error) after the timeout
    */
-  Topic awaitTopic(String topic, long timeoutMs, boolean allowStale) {
+  Topic awaitTopic(String topic, long timeoutMs, boolean allowStale, boolean waitForCreation) {
     Topic t = topics.get(topic);
     if (t != null && (allowStale || !stale.contains(topic))) return t;
     long deadline = System.currentTimeMillis() + timeoutMs;
@@ -93,7 +98,9 @@ final class Metadata {
           if (!tm.getName().equals(topic)) continue;
           if (tm.getError().getCode() == ErrorCode.NONE) return topics.get(topic);
           last = BrookException.of(tm.getError(), "topic '" + topic + "'");
-          if (!last.retriable()) throw last;
+          if (!last.retriable() || (!waitForCreation && last.code() == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)) {
+            throw last;
+          }
         }
       } catch (BrookException e) {
         last = e;
@@ -135,7 +142,8 @@ final class Metadata {
       asyncInFlight.set(false);
       return;
     }
-    Futures.addCallback(stub.getMetadata(MetadataRequest.newBuilder().addAllTopics(wanted).build()),
+    Futures.addCallback(stub.getMetadata(MetadataRequest.newBuilder().addAllTopics(wanted)
+        .setAllowAutoTopicCreation(allowAutoTopicCreation).build()),
         new FutureCallback<>() {
           @Override
           public void onSuccess(MetadataResponse result) {
@@ -177,7 +185,8 @@ final class Metadata {
       try {
         MetadataResponse resp = MetadataServiceGrpc.newBlockingStub(channels.get(address))
             .withDeadlineAfter(remaining, TimeUnit.MILLISECONDS)
-            .getMetadata(MetadataRequest.newBuilder().addAllTopics(topicNames).build());
+            .getMetadata(MetadataRequest.newBuilder().addAllTopics(topicNames)
+                .setAllowAutoTopicCreation(allowAutoTopicCreation && !topicNames.isEmpty()).build());
         update(resp);
         return resp;
       } catch (StatusRuntimeException e) {

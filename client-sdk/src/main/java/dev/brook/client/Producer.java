@@ -50,7 +50,7 @@ public final class Producer<K, V> implements AutoCloseable {
     this.partitioner = config.partitioner();
     this.channels = new ChannelPool(config.channelFactory(), 1 << 20,
         Math.max(4 << 20, config.maxRequestSize() + (1 << 20)));
-    this.metadata = new Metadata(config.bootstrapServers(), channels, config.requestTimeoutMs(), config.retryBackoffMs());
+    this.metadata = new Metadata(config.bootstrapServers(), channels, config.requestTimeoutMs(), config.retryBackoffMs(), true);
     this.callbackExecutor = Executors.newSingleThreadExecutor(r -> {
       Thread t = new Thread(r, "brook-producer-callbacks-" + config.clientId());
       t.setDaemon(true);
@@ -93,7 +93,7 @@ public final class Producer<K, V> implements AutoCloseable {
     if (t == null) {
       String invalid = TopicNames.invalidReason(topic);
       if (invalid != null) throw new BrookException(ErrorCode.INVALID_TOPIC, invalid);
-      t = metadata.awaitTopic(topic, config.maxBlockMs(), true);
+      t = metadata.awaitTopic(topic, config.maxBlockMs(), true, true);
     }
     int numPartitions = t.partitions().size();
     byte[] key = keySerializer.serialize(topic, record.key());
@@ -127,7 +127,7 @@ public final class Producer<K, V> implements AutoCloseable {
 
   /** The topic's partitions, from metadata (fetched if not known, up to maxBlockMs). */
   public List<PartitionInfo> partitionsFor(String topic) {
-    return metadata.awaitTopic(topic, config.maxBlockMs(), false).partitions();
+    return metadata.awaitTopic(topic, config.maxBlockMs(), false, true).partitions();
   }
 
   /**

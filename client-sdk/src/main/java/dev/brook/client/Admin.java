@@ -1,0 +1,229 @@
+package dev.brook.client;
+
+import com.google.common.util.concurrent.FutureCallback;
+import com.google.common.util.concurrent.Futures;
+import com.google.common.util.concurrent.ListenableFuture;
+import com.google.common.util.concurrent.MoreExecutors;
+import dev.brook.proto.v1.AdminServiceGrpc;
+import dev.brook.proto.v1.BrokerMetadata;
+import dev.brook.proto.v1.ConfigEntry;
+import dev.brook.proto.v1.CreateTopicResult;
+import dev.brook.proto.v1.CreateTopicsRequest;
+import dev.brook.proto.v1.DeleteTopicResult;
+import dev.brook.proto.v1.DeleteTopicsRequest;
+import dev.brook.proto.v1.DescribeClusterRequest;
+import dev.brook.proto.v1.DescribeClusterResponse;
+import dev.brook.proto.v1.DescribeTopicsRequest;
+import dev.brook.proto.v1.ErrorCode;
+import dev.brook.proto.v1.ListTopicsRequest;
+import dev.brook.proto.v1.PartitionMetadata;
+import dev.brook.proto.v1.QuorumVoter;
+import dev.brook.proto.v1.TopicMetadata;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+
+/**
+ * Topic and cluster administration over the AdminService, like Kafka's Admin client. Every call
+ * is asynchronous, goes to any broker (the bootstrap addresses in turn until one answers) with a
+ * deadline, and fails with a {@link BrookException}. Thread-safe.
+ */
+public final class Admin implements AutoCloseable {
+  private static final long DEFAULT_TIMEOUT_MS = 30_000;
+
+  private final List<String> servers;
+  private final ChannelPool channels;
+  private final long timeoutMs;
+
+  private Admin(List<String> servers, ChannelFactory factory, long timeoutMs) {
+    this.servers = ClientConfigs.checkServers(servers);
+    this.channels = new ChannelPool(factory, 1 << 20, 64 << 20);
+    this.timeoutMs = timeoutMs;
+  }
+
+  /** An admin client for "host:port[,host:port...]". */
+  public static Admin create(String bootstrapServers) {
+    return new Admin(ClientConfigs.parseServers(bootstrapServers), null, DEFAULT_TIMEOUT_MS);
+  }
+
+  public static Admin create(List<String> bootstrapServers) {
+    return new Admin(bootstrapServers, null, DEFAULT_TIMEOUT_MS);
+  }
+
+  static Admin create(List<String> bootstrapServers, ChannelFactory factory, long timeoutMs) {
+    return new Admin(bootstrapServers, factory, timeoutMs);
+  }
+
+  /** Creates topics; each topic's future fails on its own (e.g. TOPIC_ALREADY_EXISTS). */
+  public CreateTopicsResult createTopics(List<NewTopic> topics) {
+    return createTopics(topics, false);
+  }
+
+  /** With {@code validateOnly}, the cluster checks the topics as if creating them and creates nothing. */
+  public CreateTopicsResult createTopics(List<NewTopic> topics, boolean validateOnly) {
+    CreateTopicsRequest.Builder req = CreateTopicsRequest.newBuilder().setValidateOnly(validateOnly);
+    Map<String, CompletableFuture<Void>> futures = new LinkedHashMap<>();
+    for (NewTopic t : topics) {
+      req.addTopics(dev.brook.proto.v1.NewTopic.newBuilder().setName(t.name()).setPartitions(t.partitions())
+          .setReplicationFactor(t.replicationFactor()).putAllConfigs(t.configs()));
+      futures.put(t.name(), new CompletableFuture<>());
+    }
+    call(stub -> stub.createTopics(req.build())).whenComplete((resp, err) -> {
+      if (err != null) {
+        futures.values().forEach(f -> f.completeExceptionally(err));
+        return;
+      }
+      for (CreateTopicResult r : resp.getTopicsList()) {
+        CompletableFuture<Void> f = futures.get(r.getName());
+        if (f == null) continue;
+        if (r.getError().getCode() == ErrorCode.NONE) f.complete(null);
+        else f.completeExceptionally(BrookException.of(r.getError(), "create topic '" + r.getName() + "'"));
+      }
+      missing(futures, "create");
+    });
+    return new CreateTopicsResult(futures);
+  }
+
+  /** Deletes topics; each topic's future fails on its own (e.g. UNKNOWN_TOPIC_OR_PARTITION). */
+  public DeleteTopicsResult deleteTopics(Collection<String> names) {
+    Map<String, CompletableFuture<Void>> futures = new LinkedHashMap<>();
+    for (String n : names) futures.put(n, new CompletableFuture<>());
+    call(stub -> stub.deleteTopics(DeleteTopicsRequest.newBuilder().addAllNames(names).build())).whenComplete((resp, err) -> {
+      if (err != null) {
+        futures.values().forEach(f -> f.completeExceptionally(err));
+        return;
+      }
+      for (DeleteTopicResult r : resp.getTopicsList()) {
+        CompletableFuture<Void> f = futures.get(r.getName());
+        if (f == null) continue;
+        if (r.getError().getCode() == ErrorCode.NONE) f.complete(null);
+        else f.completeExceptionally(BrookException.of(r.getError(), "delete topic '" + r.getName() + "'"));
+      }
+      missing(futures, "delete");
+    });
+    return new DeleteTopicsResult(futures);
+  }
+
+  private static void missing(Map<String, CompletableFuture<Void>> futures, String what) {
+    futures.forEach((name, f) -> f.completeExceptionally(new BrookException(ErrorCode.UNKNOWN_SERVER_ERROR,
+        "the broker did not answer for " + what + " of topic '" + name + "'")));
+  }
+
+  /** Topic names, sorted. */
+  public CompletableFuture<Set<String>> listTopics() {
+    return call(stub -> stub.listTopics(ListTopicsRequest.getDefaultInstance()))
+        .thenApply(r -> (Set<String>) new LinkedHashSet<>(r.getNamesList()));
+  }
+
+  /**
+   * Describes topics (all when {@code names} is empty). Fails with UNKNOWN_TOPIC_OR_PARTITION
+   * (or the topic's error) when a named topic cannot be described.
+   */
+  public CompletableFuture<Map<String, TopicDescription>> describeTopics(Collection<String> names) {
+    CompletableFuture<Map<Integer, String>> brokers = describeCluster().thenApply(c -> {
+      Map<Integer, String> m = new HashMap<>();
+      c.brokers().forEach(b -> m.put(b.id(), b.address()));
+      return m;
+    }).exceptionally(e -> Map.of());
+    return call(stub -> stub.describeTopics(DescribeTopicsRequest.newBuilder().addAllNames(names).build()))
+        .thenCombine(brokers, (resp, addresses) -> {
+          Map<String, TopicDescription> out = new LinkedHashMap<>();
+          for (dev.brook.proto.v1.TopicDescription d : resp.getTopicsList()) {
+            TopicMetadata tm = d.getMetadata();
+            if (tm.getError().getCode() != ErrorCode.NONE) {
+              throw BrookException.of(tm.getError(), "describe topic '" + tm.getName() + "'");
+            }
+            List<PartitionInfo> parts = new ArrayList<>();
+            for (PartitionMetadata pm : tm.getPartitionsList()) {
+              parts.add(new PartitionInfo(tm.getName(), pm.getPartition(), pm.getLeaderId(),
+                  addresses.get(pm.getLeaderId()), pm.getLeaderEpoch(), pm.getReplicasList(), pm.getIsrList()));
+            }
+            Map<String, String> configs = new LinkedHashMap<>();
+            for (ConfigEntry c : d.getConfigsList()) configs.put(c.getName(), c.getValue());
+            out.put(tm.getName(), new TopicDescription(tm.getName(), tm.getTopicId(), List.copyOf(parts),
+                java.util.Collections.unmodifiableMap(configs)));
+          }
+          for (String n : names) {
+            if (!out.containsKey(n)) {
+              throw new BrookException(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "topic '" + n + "' does not exist");
+            }
+          }
+          return out;
+        });
+  }
+
+  /** The cluster id, brokers and metadata quorum. */
+  public CompletableFuture<ClusterDescription> describeCluster() {
+    return call(stub -> stub.describeCluster(DescribeClusterRequest.getDefaultInstance())).thenApply(Admin::toCluster);
+  }
+
+  private static ClusterDescription toCluster(DescribeClusterResponse r) {
+    List<BrokerNode> brokers = new ArrayList<>();
+    for (BrokerMetadata b : r.getBrokersList()) {
+      brokers.add(new BrokerNode(b.getNodeId(), b.getAddress(), b.getRack(), b.getFenced()));
+    }
+    Map<Integer, String> voters = new LinkedHashMap<>();
+    for (QuorumVoter v : r.getQuorum().getVotersList()) voters.put(v.getNodeId(), v.getAddress());
+    return new ClusterDescription(r.getClusterId(), List.copyOf(brokers), java.util.Collections.unmodifiableMap(voters),
+        r.getQuorum().getLeaderId(), r.getQuorum().getTerm(), r.getQuorum().getCommitIndex(),
+        r.getQuorum().getAppliedIndex());
+  }
+
+  /** Runs a unary call on the first address that answers (UNAVAILABLE moves on to the next). */
+  private <T> CompletableFuture<T> call(Function<AdminServiceGrpc.AdminServiceFutureStub, ListenableFuture<T>> rpc) {
+    CompletableFuture<T> result = new CompletableFuture<>();
+    attempt(rpc, 0, result, null);
+    return result;
+  }
+
+  private <T> void attempt(Function<AdminServiceGrpc.AdminServiceFutureStub, ListenableFuture<T>> rpc, int index,
+      CompletableFuture<T> result, Throwable last) {
+    if (index >= servers.size()) {
+      Status s = last == null ? Status.UNAVAILABLE : Status.fromThrowable(last);
+      result.completeExceptionally(BrookException.transport("no broker answered (tried " + servers + "): "
+          + s.getCode() + (s.getDescription() == null ? "" : " " + s.getDescription()), last,
+          s.getCode() == Status.Code.UNAVAILABLE || s.getCode() == Status.Code.DEADLINE_EXCEEDED));
+      return;
+    }
+    ListenableFuture<T> f;
+    try {
+      ManagedChannel channel = channels.get(servers.get(index));
+      f = rpc.apply(AdminServiceGrpc.newFutureStub(channel).withDeadlineAfter(timeoutMs, TimeUnit.MILLISECONDS));
+    } catch (RuntimeException e) {
+      attempt(rpc, index + 1, result, e);
+      return;
+    }
+    Futures.addCallback(f, new FutureCallback<T>() {
+      @Override
+      public void onSuccess(T value) {
+        result.complete(value);
+      }
+
+      @Override
+      public void onFailure(Throwable t) {
+        if (Status.fromThrowable(t).getCode() == Status.Code.UNAVAILABLE) {
+          attempt(rpc, index + 1, result, t);
+        } else {
+          Status s = Status.fromThrowable(t);
+          result.completeExceptionally(BrookException.transport(s.getCode()
+              + (s.getDescription() == null ? "" : ": " + s.getDescription()), t, false));
+        }
+      }
+    }, MoreExecutors.directExecutor());
+  }
+
+  @Override
+  public void close() {
+    channels.close();
+  }
+}
