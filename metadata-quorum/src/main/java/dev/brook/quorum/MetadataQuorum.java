@@ -176,6 +176,11 @@ public final class MetadataQuorum implements AutoCloseable {
     return client;
   }
 
+  /** For tests: this node's Ratis client (snapshot management and the like). */
+  RaftClient raftClient() {
+    return raftClient;
+  }
+
   /** The port the Ratis server listens on (the OS-chosen one when configured with port 0). */
   public int port() {
     return port;
