@@ -1,0 +1,208 @@
+package dev.brook.broker.log;
+
+import static dev.brook.broker.log.TestBatches.assertWellFormed;
+import static dev.brook.broker.log.TestBatches.batch;
+import static dev.brook.broker.log.TestBatches.config;
+import static dev.brook.broker.log.TestBatches.readAll;
+import static dev.brook.broker.log.TestBatches.tagOf;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.brook.proto.v1.RecordBatch;
+import dev.brook.protocol.StoredBatch;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class SegmentRecoveryTest {
+  private static final LogConfig CONFIG = config("segment.bytes", "1024", "index.interval.bytes", "100");
+
+  @TempDir Path dir;
+  private final AtomicLong clock = new AtomicLong(5_000);
+  private PartitionLog log;
+
+  @AfterEach
+  void tearDown() throws IOException {
+    if (log != null) log.close();
+  }
+
+  private PartitionLog open() throws IOException {
+    log = PartitionLog.open(dir, CONFIG, clock::get);
+    return log;
+  }
+
+  /** Writes {@code n} batches of 3 records, closes cleanly; returns the batches' tags in order. */
+  private List<String> writeAndClose(int n) throws Exception {
+    open();
+    for (int i = 0; i < n; i++) {
+      log.append(List.of(batch("b" + i, 3, clock.get() + i)), 1);
+    }
+    log.close();
+    log = null;
+    return IntStream.range(0, n).mapToObj(i -> "b" + i).collect(Collectors.toList());
+  }
+
+  private List<Path> segmentFiles() throws IOException {
+    try (Stream<Path> files = Files.list(dir)) {
+      return files.filter(p -> p.toString().endsWith(".log")).sorted().collect(Collectors.toList());
+    }
+  }
+
+  /** Start positions of the frames in a segment file. */
+  private static List<Integer> framePositions(Path file) throws IOException {
+    ByteBuffer buf = ByteBuffer.wrap(Files.readAllBytes(file));
+    List<Integer> positions = new ArrayList<>();
+    int pos = 0;
+    while (pos < buf.limit()) {
+      positions.add(pos);
+      int size = StoredBatch.frameSizeAt(buf, pos, buf.limit());
+      assertThat(size).isPositive();
+      pos += size;
+    }
+    return positions;
+  }
+
+  @Test
+  void reopenAfterCleanCloseKeepsEverything() throws Exception {
+    List<String> tags = writeAndClose(40);
+    assertThat(dir.resolve(".clean-shutdown")).exists();
+    int segments = segmentFiles().size();
+
+    open();
+    assertThat(dir.resolve(".clean-shutdown")).doesNotExist();
+    assertThat(log.segmentCount()).isEqualTo(segments);
+    assertThat(log.logEndOffset()).isEqualTo(120);
+    List<RecordBatch> all = readAll(log, 0);
+    assertWellFormed(all);
+    assertThat(all).extracting(TestBatches::tagOf).isEqualTo(tags);
+    assertThat(log.offsetForTimestamp(clock.get() + 20)).isEqualTo(new OffsetAndTimestamp(60, clock.get() + 20));
+    assertThat(log.append(List.of(batch("next", 1, 0)), 2).firstOffset()).isEqualTo(120);
+  }
+
+  @Test
+  void tornTailIsTruncatedAtTheLastWholeBatch() throws Exception {
+    List<String> tags = writeAndClose(40);
+    Path last = segmentFiles().get(segmentFiles().size() - 1);
+    List<Integer> frames = framePositions(last);
+    int lastFrame = frames.get(frames.size() - 1);
+    long size = Files.size(last);
+    try (RandomAccessFile f = new RandomAccessFile(last.toFile(), "rw")) {
+      f.setLength(size - 10); // cut mid-frame, as a crash during a write would
+    }
+
+    open();
+    assertThat(Files.size(last)).isEqualTo(lastFrame);
+    assertThat(log.logEndOffset()).isEqualTo(117);
+    List<RecordBatch> all = readAll(log, 0);
+    assertWellFormed(all);
+    assertThat(all).extracting(TestBatches::tagOf).isEqualTo(tags.subList(0, 39));
+    assertThat(log.append(List.of(batch("after", 1, 0)), 2).firstOffset()).isEqualTo(117);
+  }
+
+  @Test
+  void bitFlipInTheLastBatchTruncatesExactlyThatBatch() throws Exception {
+    List<String> tags = writeAndClose(40);
+    Path last = segmentFiles().get(segmentFiles().size() - 1);
+    List<Integer> frames = framePositions(last);
+    int lastFrame = frames.get(frames.size() - 1);
+    flipByte(last, Files.size(last) - 3); // inside the last batch's records
+
+    open();
+    assertThat(Files.size(last)).isEqualTo(lastFrame);
+    assertThat(log.logEndOffset()).isEqualTo(117);
+    assertThat(readAll(log, 0)).extracting(TestBatches::tagOf).isEqualTo(tags.subList(0, 39));
+  }
+
+  @Test
+  void corruptionInAnEarlierSegmentAfterAnUncleanShutdownDropsEverythingFromThere() throws Exception {
+    List<String> tags = writeAndClose(40);
+    Files.delete(dir.resolve(".clean-shutdown")); // as if the broker had been killed
+    List<Path> segments = segmentFiles();
+    assertThat(segments.size()).isGreaterThan(3);
+    Path second = segments.get(1);
+    List<Integer> frames = framePositions(second);
+    flipByte(second, frames.get(2) + 80); // records of the third batch of the second segment
+    long secondBase = Long.parseLong(second.getFileName().toString().substring(0, 20));
+
+    open();
+    long expectedEnd = secondBase + 2 * 3;
+    assertThat(log.logEndOffset()).isEqualTo(expectedEnd);
+    assertThat(log.segmentCount()).isEqualTo(2);
+    assertThat(segmentFiles()).hasSize(2);
+    List<RecordBatch> all = readAll(log, 0);
+    assertWellFormed(all);
+    assertThat(all).extracting(TestBatches::tagOf).isEqualTo(tags.subList(0, (int) (expectedEnd / 3)));
+  }
+
+  @Test
+  void missingIndexFilesAreRebuilt() throws Exception {
+    List<String> tags = writeAndClose(60);
+    try (Stream<Path> files = Files.list(dir)) {
+      for (Path p : files.filter(p -> p.toString().endsWith("index")).collect(Collectors.toList())) Files.delete(p);
+    }
+
+    open();
+    assertThat(readAll(log, 0)).extracting(TestBatches::tagOf).isEqualTo(tags);
+    for (long offset = 0; offset < 180; offset += 7) {
+      RecordBatch got = TestBatches.parse(log.read(offset, 1, Long.MAX_VALUE)).get(0);
+      assertThat(got.getBaseOffset()).isEqualTo(offset / 3 * 3);
+    }
+    assertThat(log.offsetForTimestamp(clock.get() + 50)).isEqualTo(new OffsetAndTimestamp(150, clock.get() + 50));
+    try (Stream<Path> files = Files.list(dir)) {
+      assertThat(files.filter(p -> p.toString().endsWith(".index")).count()).isEqualTo(segmentFiles().size());
+    }
+  }
+
+  @Test
+  void garbageIndexFilesAreRebuilt() throws Exception {
+    List<String> tags = writeAndClose(60);
+    Path firstIndex = dir.resolve("00000000000000000000.index");
+    assertThat(Files.size(firstIndex)).isPositive();
+    Files.write(firstIndex, new byte[] {0, 0, 0, 9, 0, 0, 0, 5, 0, 0, 0, 1, 0, 0, 0, 1}); // out of order
+    Files.write(dir.resolve("00000000000000000000.timeindex"), new byte[] {1, 2, 3}); // partial entry
+
+    open();
+    assertThat(readAll(log, 0)).extracting(TestBatches::tagOf).isEqualTo(tags);
+    for (long offset = 0; offset < 30; offset++) {
+      assertThat(TestBatches.parse(log.read(offset, 1, Long.MAX_VALUE)).get(0).getBaseOffset()).isEqualTo(offset / 3 * 3);
+    }
+    assertThat(log.offsetForTimestamp(clock.get() + 2)).isEqualTo(new OffsetAndTimestamp(6, clock.get() + 2));
+  }
+
+  @Test
+  void uncleanShutdownWithoutCorruptionKeepsEverything() throws Exception {
+    open();
+    for (int i = 0; i < 30; i++) log.append(List.of(batch("b" + i, 3, i)), 1);
+    // No close(): the next open sees no clean-shutdown marker and scans every segment.
+    PartitionLog crashed = log;
+    log = PartitionLog.open(dir, CONFIG, clock::get);
+    assertThat(log.logEndOffset()).isEqualTo(90);
+    assertThat(readAll(log, 0)).extracting(TestBatches::tagOf).hasSize(30).first().isEqualTo("b0");
+    assertThat(tagOf(readAll(log, 87).get(0))).isEqualTo("b29");
+    log.close();
+    log = null;
+    crashed.delete(); // releases the first instance's file handles; the test is over
+  }
+
+  private static void flipByte(Path file, long position) throws IOException {
+    try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
+      f.seek(position);
+      int b = f.read();
+      f.seek(position);
+      f.write(b ^ 0x5A);
+    }
+  }
+}
