@@ -11,6 +11,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.client.RaftClientConfigKeys;
 import org.apache.ratis.conf.RaftProperties;
@@ -70,6 +71,11 @@ public final class MetadataQuorum implements AutoCloseable {
    * node of a larger quorum cannot wait for peers that may not be started yet.
    */
   public static MetadataQuorum start(QuorumConfig config) throws IOException {
+    return start(config, p -> { });
+  }
+
+  /** For tests: {@code tuning} may override Ratis properties (e.g. tiny log segments). */
+  static MetadataQuorum start(QuorumConfig config, Consumer<RaftProperties> tuning) throws IOException {
     Path quorumDir = config.dataDir().resolve("quorum");
     Path raftDir = quorumDir.resolve("raft");
     Path dbDir = quorumDir.resolve("db");
@@ -93,7 +99,7 @@ public final class MetadataQuorum implements AutoCloseable {
           .setServerId(RaftPeerId.valueOf(String.valueOf(config.nodeId())))
           .setGroup(group)
           .setStateMachine(stateMachine)
-          .setProperties(serverProperties(config, raftDir))
+          .setProperties(serverProperties(config, raftDir, tuning))
           .setOption(fresh ? RaftStorage.StartupOption.FORMAT : RaftStorage.StartupOption.RECOVER)
           .build();
       server.start();
@@ -131,7 +137,7 @@ public final class MetadataQuorum implements AutoCloseable {
     return RaftPeer.newBuilder().setId(String.valueOf(id)).setAddress(host + ":" + port).build();
   }
 
-  private static RaftProperties serverProperties(QuorumConfig config, Path raftDir) {
+  private static RaftProperties serverProperties(QuorumConfig config, Path raftDir, Consumer<RaftProperties> tuning) {
     RaftProperties p = new RaftProperties();
     RaftServerConfigKeys.setStorageDir(p, List.of(raftDir.toFile()));
     GrpcConfigKeys.Server.setHost(p, config.quorumHost());
@@ -143,6 +149,10 @@ public final class MetadataQuorum implements AutoCloseable {
     RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMax(p, TimeDuration.valueOf(300, TimeUnit.MILLISECONDS));
     RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
     RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, config.snapshotThresholdEntries());
+    // A dead follower must not pin the log forever: purge up to the snapshot; a follower that
+    // falls behind it gets the snapshot (a RocksDB checkpoint) instead of the entries.
+    RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
+    tuning.accept(p);
     return p;
   }
 
