@@ -89,7 +89,7 @@ abstract class IndexFile {
 
   /** Opens the file for appending, creating it, and cuts anything beyond the loaded entries. */
   final void openForAppend() throws IOException {
-    if (channel != null) return;
+    if (channel != null && channel.isOpen()) return;
     channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
     channel.truncate((long) count * entryBytes);
   }

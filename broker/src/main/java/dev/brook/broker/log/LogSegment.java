@@ -149,10 +149,12 @@ final class LogSegment {
     relOffsetOfMaxTimestamp = (int) Math.max(0, timeIndex.lastRelOffset());
   }
 
+  /** Opens the write channels; also reopens them after an interrupt closed them mid-write. */
   void openForAppend() throws IOException {
-    if (writeChannel != null) return;
-    writeChannel = FileChannel.open(logFile, StandardOpenOption.WRITE);
-    writeChannel.position(writePosition);
+    if (writeChannel == null || !writeChannel.isOpen()) {
+      writeChannel = FileChannel.open(logFile, StandardOpenOption.WRITE);
+      writeChannel.position(writePosition);
+    }
     offsetIndex.openForAppend();
     timeIndex.openForAppend();
   }

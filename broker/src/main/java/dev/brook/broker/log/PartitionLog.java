@@ -91,7 +91,13 @@ public final class PartitionLog implements Closeable {
     try {
       recovered.get(recovered.size() - 1).openForAppend();
     } catch (IOException e) {
-      for (LogSegment s : recovered) s.delete();
+      for (LogSegment s : recovered) {
+        try {
+          s.close();
+        } catch (IOException suppressed) {
+          e.addSuppressed(suppressed);
+        }
+      }
       throw e;
     }
     return new PartitionLog(dir, config, clockMs, recovered);
@@ -176,6 +182,7 @@ public final class PartitionLog implements Closeable {
     LogSegment created = LogSegment.create(dir, baseOffset);
     segments.put(baseOffset, created);
     active = created;
+    syncDirectory();
     unflushedRecords = 0;
     oldestUnflushedMs = -1;
     LOG.debug("Log {}: rolled segment {} at offset {}", dir, old, baseOffset);
@@ -187,6 +194,9 @@ public final class PartitionLog implements Closeable {
    * this fails too, the log refuses further appends until it is reopened (and recovered).
    */
   private void rollBack(LogSegment first, long position, long endOffset, LogConfig cfg) {
+    // An interrupt is a common cause (the JDK closes a channel whose writer is interrupted); clear
+    // it so the undo itself can use fresh channels, and restore it for the caller.
+    boolean interrupted = Thread.interrupted();
     try {
       for (LogSegment s : new ArrayList<>(segments.tailMap(first.baseOffset, false).values())) {
         segments.remove(s.baseOffset);
@@ -200,6 +210,8 @@ public final class PartitionLog implements Closeable {
     } catch (IOException | RuntimeException e) {
       failed = true;
       LOG.error("Log {}: could not undo a failed append ({}); appends are refused until the log is reopened", dir, e.toString());
+    } finally {
+      if (interrupted) Thread.currentThread().interrupt();
     }
   }
 
@@ -450,6 +462,18 @@ public final class PartitionLog implements Closeable {
     LOG.info("Log {}: truncated fully; restarts at offset {}", dir, offset);
   }
 
+  /**
+   * fsyncs the directory so a new segment file (or the clean-shutdown marker) survives a power
+   * loss, not just its contents. Best effort: some platforms cannot open a directory.
+   */
+  private void syncDirectory() {
+    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+      ch.force(true);
+    } catch (IOException e) {
+      LOG.debug("Log {}: directory fsync not supported here: {}", dir, e.toString());
+    }
+  }
+
   /** fsyncs, closes every file and marks the shutdown clean so the next open skips full scans. */
   @Override
   public void close() throws IOException {
@@ -473,6 +497,7 @@ public final class PartitionLog implements Closeable {
       try (FileChannel ch = FileChannel.open(marker, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
         ch.force(true);
       }
+      syncDirectory();
     } finally {
       writeLock.unlock();
     }

@@ -292,6 +292,33 @@ class PartitionLogTest {
   }
 
   @Test
+  void aWriteFailureUndoesTheWholeRequest() throws Exception {
+    open(config("segment.bytes", "1024"));
+    appendMany(6, 3); // the active segment is nearly full: the request below rolls first
+    long size = log.sizeInBytes();
+    int segments = log.segmentCount();
+    List<RecordBatch> request = new ArrayList<>();
+    for (int i = 0; i < 12; i++) request.add(batch("lost" + i, 3, 0));
+
+    // An interrupted writer: the JDK closes the channel under the write, which then fails.
+    Thread.currentThread().interrupt();
+    try {
+      assertThatThrownBy(() -> log.append(request, 0))
+          .isInstanceOfSatisfying(LogException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.STORAGE_ERROR));
+    } finally {
+      assertThat(Thread.interrupted()).isTrue();
+    }
+    assertThat(log.logEndOffset()).isEqualTo(18);
+    assertThat(log.sizeInBytes()).isEqualTo(size);
+    assertThat(log.segmentCount()).isEqualTo(segments);
+
+    assertThat(log.append(List.of(batch("kept", 1, 0)), 0).firstOffset()).isEqualTo(18);
+    log.close();
+    open(config("segment.bytes", "1024"));
+    assertThat(readAll(log, 0)).extracting(TestBatches::tagOf).containsExactly("b0", "b1", "b2", "b3", "b4", "b5", "kept");
+  }
+
+  @Test
   void truncateToTheStartEmptiesTheLog() throws Exception {
     open(config("segment.bytes", "1024"));
     appendMany(20, 2);
