@@ -92,8 +92,15 @@ final class Metadata {
     BrookException last = null;
     while (true) {
       long remaining = deadline - System.currentTimeMillis();
+      MetadataResponse resp = null;
       try {
-        MetadataResponse resp = fetch(List.of(topic), Math.max(1, Math.min(requestTimeoutMs, remaining)));
+        resp = fetch(List.of(topic), Math.max(1, Math.min(requestTimeoutMs, remaining)));
+      } catch (BrookException e) {
+        last = e;
+        t = topics.get(topic);
+        if (t != null) return t;   // stale beats nothing; the caller's retries cope
+      }
+      if (resp != null) {
         for (TopicMetadata tm : resp.getTopicsList()) {
           if (!tm.getName().equals(topic)) continue;
           if (tm.getError().getCode() == ErrorCode.NONE) return topics.get(topic);
@@ -102,10 +109,6 @@ final class Metadata {
             throw last;
           }
         }
-      } catch (BrookException e) {
-        last = e;
-        t = topics.get(topic);
-        if (t != null) return t;   // stale beats nothing; the caller's retries cope
       }
       if (System.currentTimeMillis() + retryBackoffMs >= deadline) {
         if (last == null) {

@@ -86,7 +86,10 @@ final class Sender implements Runnable {
       BrookException closed = new BrookException(ErrorCode.UNKNOWN_SERVER_ERROR,
           "producer closed before the record was acknowledged", null, false, false);
       accumulator.abortUndrained(closed);
-      for (ProduceStream s : streams.values()) s.abort("producer closed");
+      for (ProduceStream s : streams.values()) {
+        if (forceClose || s.inFlightCount() > 0) s.abort("producer closed");
+        else s.close();
+      }
       streams.clear();
       for (ProducerBatch b : accumulator.incompleteBatches()) accumulator.finish(b, closed);
     }
