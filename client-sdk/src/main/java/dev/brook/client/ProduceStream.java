@@ -86,6 +86,9 @@ final class ProduceStream implements ClientResponseObserver<ProduceRequest, Prod
     for (TopicProduceData.Builder t : byTopic.values()) req.addTopics(t);
     if (acks != Acks.ACKS_NONE) inFlight.put(id, new InFlight(id, batches, nowMs));
     requests.onNext(req.build());
+    // The stream may have failed between canSend() and here; its failAll() could have run
+    // before this request was registered, so settle it now rather than at the request timeout.
+    if (dead) failAll(BrookException.transport("produce stream to " + address + " failed", null, true));
   }
 
   @Override
