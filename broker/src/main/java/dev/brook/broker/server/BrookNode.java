@@ -1,0 +1,193 @@
+package dev.brook.broker.server;
+
+import dev.brook.broker.replica.ReplicaManager;
+import dev.brook.broker.service.AdminServiceImpl;
+import dev.brook.broker.service.FetchServiceImpl;
+import dev.brook.broker.service.MetadataServiceImpl;
+import dev.brook.broker.service.ProduceServiceImpl;
+import dev.brook.quorum.MetadataClient;
+import dev.brook.quorum.MetadataQuorum;
+import dev.brook.quorum.QuorumConfig;
+import io.grpc.Server;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.grpc.services.HealthStatusManager;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One Brook process: the metadata quorum peer and/or the broker, per {@link NodeConfig#roles()}.
+ *
+ * <p>Start-up order: quorum first (the broker needs metadata), then the broker's logs, then the
+ * gRPC server, then the broker registers itself with the quorum under the address it really
+ * listens on. Shutdown runs the other way round.
+ */
+public final class BrookNode implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(BrookNode.class);
+  /** Flow-control window for HTTP/2 streams: large, so fetch responses flow without stalls. */
+  private static final int FLOW_CONTROL_WINDOW_BYTES = 8 * 1024 * 1024;
+
+  private final NodeConfig config;
+  private MetadataQuorum quorum;
+  private ReplicaManager replicas;
+  private Server server;
+  private HealthStatusManager health;
+  private ScheduledExecutorService scheduler;
+  private ExecutorService fetchExecutor;
+  private String brokerAddress;
+
+  private BrookNode(NodeConfig config) {
+    this.config = config;
+  }
+
+  /** Starts the node; on failure everything started so far is stopped again. */
+  public static BrookNode start(NodeConfig config) throws IOException {
+    BrookNode node = new BrookNode(config);
+    try {
+      node.startAll();
+      return node;
+    } catch (IOException | RuntimeException e) {
+      node.close();
+      throw e;
+    }
+  }
+
+  private void startAll() throws IOException {
+    if (config.hasRole(NodeConfig.Role.QUORUM)) {
+      quorum = MetadataQuorum.start(quorumConfig());
+      LOG.info("metadata quorum peer {} listening on {}:{}", config.nodeId(), config.quorumAddress().host(), quorum.port());
+    }
+    if (!config.hasRole(NodeConfig.Role.BROKER)) {
+      return;
+    }
+    if (quorum == null) {
+      throw new ConfigException(NodeConfig.ROLES + "=broker without quorum is not supported yet: "
+          + "run brokers as roles=quorum,broker");
+    }
+    MetadataClient metadata = quorum.client();
+    scheduler = Executors.newScheduledThreadPool(1, daemon("brook-scheduler"));
+    fetchExecutor = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()),
+        daemon("brook-fetch"));
+    replicas = new ReplicaManager(config.nodeId(), config.dataDir(), config.topicDefaults(), System::currentTimeMillis);
+    metadata.addListener(replicas::onImage);
+    replicas.startBackgroundTasks(scheduler, config.retentionCheckIntervalMs());
+
+    health = new HealthStatusManager();
+    List<ServerServiceDefinition> services = new ArrayList<>();
+    services.add(new ProduceServiceImpl(replicas, config.nodeId(), scheduler).bindService());
+    services.add(new FetchServiceImpl(replicas, config.nodeId(), scheduler, fetchExecutor).bindService());
+    services.add(new MetadataServiceImpl(replicas, metadata, config.autoCreateTopics()).bindService());
+    services.add(new AdminServiceImpl(metadata, replicas, config.topicDefaults()).bindService());
+    HostPort address = config.brokerAddress();
+    NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(address.host(), address.port()))
+        .maxInboundMessageSize(config.maxRequestBytes())
+        .flowControlWindow(FLOW_CONTROL_WINDOW_BYTES)
+        .addService(health.getHealthService())
+        .addService(ProtoReflectionServiceV1.newInstance());
+    for (ServerServiceDefinition s : services) {
+      builder.addService(s);
+    }
+    server = builder.build().start();
+    brokerAddress = address.host() + ":" + server.getPort();
+    try {
+      metadata.registerBroker(config.nodeId(), brokerAddress, config.rack())
+          .get(config.quorumRequestTimeoutMs(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while registering with the metadata quorum", e);
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      throw new IOException("cannot register broker " + config.nodeId() + " with the metadata quorum: "
+          + (e.getCause() != null ? e.getCause().getMessage() : "timed out"), e);
+    }
+    health.setStatus("", ServingStatus.SERVING);
+    for (ServerServiceDefinition s : services) {
+      health.setStatus(s.getServiceDescriptor().getName(), ServingStatus.SERVING);
+    }
+    LOG.info("broker {} listening on {}", config.nodeId(), brokerAddress);
+  }
+
+  private QuorumConfig quorumConfig() {
+    List<QuorumConfig.Voter> voters = new ArrayList<>();
+    for (NodeConfig.Voter v : config.voters()) {
+      voters.add(new QuorumConfig.Voter(v.id(), v.host(), v.port()));
+    }
+    return QuorumConfig.builder()
+        .nodeId(config.nodeId())
+        .quorumAddress(config.quorumAddress().toString())
+        .voters(voters)
+        .dataDir(config.dataDir())
+        .snapshotThresholdEntries(config.quorumSnapshotThreshold())
+        .requestTimeoutMs(config.quorumRequestTimeoutMs())
+        .clusterDefaults(config.topicDefaults())
+        .build();
+  }
+
+  private static java.util.concurrent.ThreadFactory daemon(String name) {
+    java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+    return r -> {
+      Thread t = new Thread(r, name + "-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
+  }
+
+  public NodeConfig config() {
+    return config;
+  }
+
+  /** host:port the broker listens on (the real port when configured with 0), or null. */
+  public String brokerAddress() {
+    return brokerAddress;
+  }
+
+  /** The port the broker listens on, or -1 without the broker role. */
+  public int brokerPort() {
+    return server == null ? -1 : server.getPort();
+  }
+
+  /** The in-process metadata quorum peer, or null without the quorum role. */
+  public MetadataQuorum quorum() {
+    return quorum;
+  }
+
+  /** Blocks until the gRPC server terminates (after {@link #close()} from another thread). */
+  public void awaitTermination() throws InterruptedException {
+    if (server != null) {
+      server.awaitTermination();
+    } else {
+      new java.util.concurrent.CountDownLatch(1).await();
+    }
+  }
+
+  @Override
+  public synchronized void close() {
+    if (health != null) health.enterTerminalState();
+    if (server != null) {
+      server.shutdown();
+      try {
+        if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
+          server.shutdownNow();
+          server.awaitTermination(5, TimeUnit.SECONDS);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        server.shutdownNow();
+      }
+    }
+    if (scheduler != null) scheduler.shutdownNow();
+    if (fetchExecutor != null) fetchExecutor.shutdownNow();
+    if (replicas != null) replicas.close();
+    if (quorum != null) quorum.close();
+    LOG.info("node {} stopped", config.nodeId());
+  }
+}

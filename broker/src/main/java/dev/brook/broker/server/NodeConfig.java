@@ -1,0 +1,302 @@
+package dev.brook.broker.server;
+
+import dev.brook.protocol.TopicConfig;
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+
+/**
+ * The configuration of one Brook node, from a properties file (see docs/configuration.md). Every
+ * key is validated when the node starts; a bad or missing key is a {@link ConfigException} that
+ * names it. Unknown keys are errors too, so a typo never goes unnoticed.
+ */
+public final class NodeConfig {
+  /** What a node does. */
+  public enum Role { QUORUM, BROKER }
+
+  /** A voter of the metadata quorum: {@code id@host:port}. */
+  public record Voter(int id, String host, int port) {
+    @Override
+    public String toString() {
+      return id + "@" + host + ":" + port;
+    }
+  }
+
+  /** A documented key: its default (null = required or no default) and what it means. */
+  public record Key(String name, String defaultValue, String doc) {}
+
+  public static final String NODE_ID = "node.id";
+  public static final String ROLES = "roles";
+  public static final String BROKER_ADDRESS = "broker.address";
+  public static final String QUORUM_ADDRESS = "quorum.address";
+  public static final String QUORUM_VOTERS = "quorum.voters";
+  public static final String DATA_DIR = "data.dir";
+  public static final String RACK = "rack";
+  public static final String NUM_PARTITIONS = "num.partitions";
+  public static final String DEFAULT_REPLICATION_FACTOR = "default.replication.factor";
+  public static final String RETENTION_CHECK_INTERVAL_MS = "log.retention.check.interval.ms";
+  public static final String MAX_REQUEST_BYTES = "max.request.bytes";
+  public static final String QUORUM_SNAPSHOT_THRESHOLD = "quorum.snapshot.threshold.entries";
+  public static final String QUORUM_REQUEST_TIMEOUT_MS = "quorum.request.timeout.ms";
+  public static final String AUTO_CREATE_TOPICS = "auto.create.topics.enable";
+
+  /** Broker-level defaults for topic configs, named as in Kafka; a topic may override each. */
+  private static final Map<String, String> TOPIC_DEFAULT_KEYS = Map.of(
+      "log.cleanup.policy", TopicConfig.CLEANUP_POLICY,
+      "log.retention.ms", TopicConfig.RETENTION_MS,
+      "log.retention.bytes", TopicConfig.RETENTION_BYTES,
+      "log.segment.bytes", TopicConfig.SEGMENT_BYTES,
+      "log.roll.ms", TopicConfig.SEGMENT_MS,
+      "message.max.bytes", TopicConfig.MAX_MESSAGE_BYTES,
+      "min.insync.replicas", TopicConfig.MIN_INSYNC_REPLICAS,
+      "log.index.interval.bytes", TopicConfig.INDEX_INTERVAL_BYTES,
+      "log.flush.interval.messages", TopicConfig.FLUSH_MESSAGES,
+      "log.flush.interval.ms", TopicConfig.FLUSH_MS);
+
+  private static final Map<String, Key> KEYS = new LinkedHashMap<>();
+
+  static {
+    key(NODE_ID, null, "this node's id, unique in the cluster, >= 0 (required)");
+    key(ROLES, "quorum,broker", "what this node runs: quorum, broker, or both (comma-separated)");
+    key(BROKER_ADDRESS, null, "host:port of the gRPC produce/fetch/admin endpoint (required with the broker role)");
+    key(QUORUM_ADDRESS, null, "host:port of the Ratis peer (required with the quorum role; must match this node's entry in quorum.voters)");
+    key(QUORUM_VOTERS, null, "the metadata quorum: id@host:port,... with 1, 3 or 5 voters (required)");
+    key(DATA_DIR, null, "where logs and quorum state are stored (required)");
+    key(RACK, "", "the rack or zone of this broker, for rack-aware replica placement");
+    key(NUM_PARTITIONS, "1", "partitions of a topic created without a count");
+    key(DEFAULT_REPLICATION_FACTOR, "1", "replication factor of a topic created without one");
+    key(RETENTION_CHECK_INTERVAL_MS, "300000", "how often the broker deletes segments past retention, in ms");
+    key(MAX_REQUEST_BYTES, "104857600", "largest gRPC message the broker accepts, in bytes");
+    key(QUORUM_SNAPSHOT_THRESHOLD, "10000", "Raft entries between automatic quorum snapshots");
+    key(QUORUM_REQUEST_TIMEOUT_MS, "10000", "how long a metadata change may wait for the quorum, in ms");
+    key(AUTO_CREATE_TOPICS, "true", "create a topic with the defaults when a producer asks for one that does not exist");
+    for (Map.Entry<String, String> e : TOPIC_DEFAULT_KEYS.entrySet()) {
+      TopicConfig.Key topicKey = TopicConfig.keys().get(e.getValue());
+      key(e.getKey(), topicKey.defaultValue(), "default " + e.getValue() + " of topics: " + topicKey.doc());
+    }
+  }
+
+  private static void key(String name, String defaultValue, String doc) {
+    KEYS.put(name, new Key(name, defaultValue, doc));
+  }
+
+  private final int nodeId;
+  private final Set<Role> roles;
+  private final HostPort brokerAddress;
+  private final HostPort quorumAddress;
+  private final List<Voter> voters;
+  private final Path dataDir;
+  private final String rack;
+  private final int numPartitions;
+  private final int defaultReplicationFactor;
+  private final long retentionCheckIntervalMs;
+  private final int maxRequestBytes;
+  private final int quorumSnapshotThreshold;
+  private final int quorumRequestTimeoutMs;
+  private final boolean autoCreateTopics;
+  private final Map<String, String> topicDefaults;
+
+  private NodeConfig(Map<String, String> props) {
+    for (String name : props.keySet()) {
+      if (!KEYS.containsKey(name)) {
+        throw new ConfigException("unknown config key '" + name + "'");
+      }
+    }
+    nodeId = (int) longValue(props, NODE_ID, 0, Integer.MAX_VALUE);
+    roles = parseRoles(value(props, ROLES));
+    dataDir = Path.of(required(props, DATA_DIR));
+    voters = parseVoters(required(props, QUORUM_VOTERS));
+    brokerAddress = roles.contains(Role.BROKER) ? HostPort.parse(BROKER_ADDRESS, required(props, BROKER_ADDRESS)) : null;
+    if (roles.contains(Role.QUORUM)) {
+      quorumAddress = HostPort.parse(QUORUM_ADDRESS, required(props, QUORUM_ADDRESS));
+      Voter self = voters.stream().filter(v -> v.id() == nodeId).findFirst().orElseThrow(() ->
+          new ConfigException(QUORUM_VOTERS + " has no entry for node.id " + nodeId + ", which has the quorum role"));
+      if (self.port() != quorumAddress.port() && quorumAddress.port() != 0) {
+        throw new ConfigException(QUORUM_ADDRESS + " " + quorumAddress + " does not match this node's entry "
+            + self + " in " + QUORUM_VOTERS);
+      }
+    } else {
+      quorumAddress = null;
+    }
+    rack = value(props, RACK).trim();
+    numPartitions = (int) longValue(props, NUM_PARTITIONS, 1, Integer.MAX_VALUE);
+    defaultReplicationFactor = (int) longValue(props, DEFAULT_REPLICATION_FACTOR, 1, Short.MAX_VALUE);
+    retentionCheckIntervalMs = longValue(props, RETENTION_CHECK_INTERVAL_MS, 100, Long.MAX_VALUE);
+    maxRequestBytes = (int) longValue(props, MAX_REQUEST_BYTES, 1 << 20, Integer.MAX_VALUE);
+    quorumSnapshotThreshold = (int) longValue(props, QUORUM_SNAPSHOT_THRESHOLD, 1, Integer.MAX_VALUE);
+    quorumRequestTimeoutMs = (int) longValue(props, QUORUM_REQUEST_TIMEOUT_MS, 100, Integer.MAX_VALUE);
+    autoCreateTopics = booleanValue(props, AUTO_CREATE_TOPICS);
+    Map<String, String> defaults = new LinkedHashMap<>();
+    for (Map.Entry<String, String> e : TOPIC_DEFAULT_KEYS.entrySet()) {
+      String v = value(props, e.getKey()).trim();
+      String reason = TopicConfig.keys().get(e.getValue()).invalidReason(v);
+      if (reason != null) {
+        throw new ConfigException(e.getKey() + ": " + reason);
+      }
+      defaults.put(e.getValue(), v);
+    }
+    defaults.put("num.partitions", String.valueOf(numPartitions));
+    defaults.put("default.replication.factor", String.valueOf(defaultReplicationFactor));
+    topicDefaults = Collections.unmodifiableMap(defaults);
+    if (maxRequestBytes < Long.parseLong(topicDefaults.get(TopicConfig.MAX_MESSAGE_BYTES)) + 1024) {
+      throw new ConfigException(MAX_REQUEST_BYTES + " must be larger than message.max.bytes");
+    }
+  }
+
+  /** Reads and validates a properties file. */
+  public static NodeConfig load(Path file) {
+    Properties p = new Properties();
+    try (Reader r = Files.newBufferedReader(file)) {
+      p.load(r);
+    } catch (IOException e) {
+      throw new ConfigException("cannot read config file " + file + ": " + e.getMessage());
+    }
+    Map<String, String> map = new LinkedHashMap<>();
+    for (String name : p.stringPropertyNames()) {
+      map.put(name, stripComment(p.getProperty(name)));
+    }
+    return new NodeConfig(map);
+  }
+
+  /** Validates a map of key/value pairs (tests and {@link #dev}). */
+  public static NodeConfig of(Map<String, String> props) {
+    return new NodeConfig(props);
+  }
+
+  /**
+   * The single-node development configuration of {@code bin/brook dev}: node 1, both roles,
+   * broker on 127.0.0.1:{@code port}, the quorum peer on the next port (or an ephemeral one when
+   * {@code port} is 0), plaintext.
+   */
+  public static NodeConfig dev(Path dataDir, int port, Map<String, String> overrides) {
+    int quorumPort = port == 0 ? 0 : port + 1;
+    Map<String, String> p = new LinkedHashMap<>();
+    p.put(NODE_ID, "1");
+    p.put(ROLES, "quorum,broker");
+    p.put(BROKER_ADDRESS, "127.0.0.1:" + port);
+    p.put(QUORUM_ADDRESS, "127.0.0.1:" + quorumPort);
+    p.put(QUORUM_VOTERS, "1@127.0.0.1:" + quorumPort);
+    p.put(DATA_DIR, dataDir.toString());
+    p.putAll(overrides);
+    return new NodeConfig(p);
+  }
+
+  /** Every known key with its default and meaning, in documentation order. */
+  public static Map<String, Key> keys() {
+    return Collections.unmodifiableMap(KEYS);
+  }
+
+  // Properties files allow "key=value   # comment" in our examples; Java's loader does not.
+  private static String stripComment(String v) {
+    int hash = v.indexOf(" #");
+    return (hash >= 0 ? v.substring(0, hash) : v).trim();
+  }
+
+  private static String value(Map<String, String> props, String name) {
+    String v = props.get(name);
+    return v != null ? v : KEYS.get(name).defaultValue();
+  }
+
+  private static String required(Map<String, String> props, String name) {
+    String v = props.get(name);
+    if (v == null || v.isBlank()) {
+      throw new ConfigException("missing required config key '" + name + "'");
+    }
+    return v.trim();
+  }
+
+  private static long longValue(Map<String, String> props, String name, long min, long max) {
+    String v = name.equals(NODE_ID) ? required(props, name) : value(props, name);
+    long n;
+    try {
+      n = Long.parseLong(v.trim());
+    } catch (NumberFormatException e) {
+      throw new ConfigException(name + " must be a whole number, got '" + v + "'");
+    }
+    if (n < min || n > max) {
+      throw new ConfigException(name + " must be between " + min + " and " + max + ", got " + n);
+    }
+    return n;
+  }
+
+  private static boolean booleanValue(Map<String, String> props, String name) {
+    String v = value(props, name).trim().toLowerCase(Locale.ROOT);
+    if (!v.equals("true") && !v.equals("false")) {
+      throw new ConfigException(name + " must be true or false, got '" + v + "'");
+    }
+    return v.equals("true");
+  }
+
+  private static Set<Role> parseRoles(String v) {
+    EnumSet<Role> roles = EnumSet.noneOf(Role.class);
+    for (String part : v.split(",")) {
+      String r = part.trim().toLowerCase(Locale.ROOT);
+      if (r.isEmpty()) continue;
+      switch (r) {
+        case "quorum": roles.add(Role.QUORUM); break;
+        case "broker": roles.add(Role.BROKER); break;
+        default: throw new ConfigException(ROLES + " must list quorum and/or broker, got '" + part.trim() + "'");
+      }
+    }
+    if (roles.isEmpty()) {
+      throw new ConfigException(ROLES + " must list quorum and/or broker");
+    }
+    return Collections.unmodifiableSet(roles);
+  }
+
+  private static List<Voter> parseVoters(String v) {
+    List<Voter> out = new ArrayList<>();
+    for (String part : v.split(",")) {
+      String s = part.trim();
+      int at = s.indexOf('@');
+      if (at <= 0) {
+        throw new ConfigException(QUORUM_VOTERS + " entries must look like id@host:port, got '" + s + "'");
+      }
+      int id;
+      try {
+        id = Integer.parseInt(s.substring(0, at));
+      } catch (NumberFormatException e) {
+        throw new ConfigException(QUORUM_VOTERS + " entry '" + s + "' has a non-numeric id");
+      }
+      HostPort hp = HostPort.parse(QUORUM_VOTERS, s.substring(at + 1));
+      if (out.stream().anyMatch(o -> o.id() == id)) {
+        throw new ConfigException(QUORUM_VOTERS + " lists node " + id + " twice");
+      }
+      out.add(new Voter(id, hp.host(), hp.port()));
+    }
+    if (out.size() != 1 && out.size() != 3 && out.size() != 5) {
+      throw new ConfigException(QUORUM_VOTERS + " must have 1, 3 or 5 voters, got " + out.size());
+    }
+    return List.copyOf(out);
+  }
+
+  public int nodeId() { return nodeId; }
+  public Set<Role> roles() { return roles; }
+  public boolean hasRole(Role role) { return roles.contains(role); }
+  /** The broker endpoint, or null without the broker role. */
+  public HostPort brokerAddress() { return brokerAddress; }
+  /** The quorum endpoint, or null without the quorum role. */
+  public HostPort quorumAddress() { return quorumAddress; }
+  public List<Voter> voters() { return voters; }
+  public Path dataDir() { return dataDir; }
+  public String rack() { return rack; }
+  public int numPartitions() { return numPartitions; }
+  public int defaultReplicationFactor() { return defaultReplicationFactor; }
+  public long retentionCheckIntervalMs() { return retentionCheckIntervalMs; }
+  public int maxRequestBytes() { return maxRequestBytes; }
+  public int quorumSnapshotThreshold() { return quorumSnapshotThreshold; }
+  public int quorumRequestTimeoutMs() { return quorumRequestTimeoutMs; }
+  public boolean autoCreateTopics() { return autoCreateTopics; }
+  /** Topic config defaults by topic key (retention.ms, ...) plus num.partitions and default.replication.factor. */
+  public Map<String, String> topicDefaults() { return topicDefaults; }
+}

@@ -1,0 +1,274 @@
+package dev.brook.broker.service;
+
+import dev.brook.broker.log.AppendResult;
+import dev.brook.broker.log.LogException;
+import dev.brook.broker.replica.Partition;
+import dev.brook.broker.replica.PartitionException;
+import dev.brook.broker.replica.ReplicaManager;
+import dev.brook.proto.v1.Acks;
+import dev.brook.proto.v1.Error;
+import dev.brook.proto.v1.ErrorCode;
+import dev.brook.proto.v1.PartitionProduceData;
+import dev.brook.proto.v1.PartitionProduceResult;
+import dev.brook.proto.v1.ProduceRequest;
+import dev.brook.proto.v1.ProduceResponse;
+import dev.brook.proto.v1.ProduceServiceGrpc;
+import dev.brook.proto.v1.TopicProduceData;
+import dev.brook.proto.v1.TopicProduceResult;
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.util.ArrayDeque;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The produce stream. Each request is appended as it arrives (gRPC delivers one stream's
+ * messages one at a time, in order), so the order of requests on a stream is the order of their
+ * batches in every partition log. Responses leave in request order: a response whose acks=all
+ * wait is still running holds back the ones behind it, which keeps the promise of
+ * produce.proto that a partition's responses come in request order.
+ *
+ * <p>The records bytes of each batch go from the parsed request to the log file untouched
+ * (see {@code PartitionLog.append}); nothing here looks inside a batch.
+ */
+public final class ProduceServiceImpl extends ProduceServiceGrpc.ProduceServiceImplBase {
+  private static final Logger LOG = LoggerFactory.getLogger(ProduceServiceImpl.class);
+  private static final int DEFAULT_TIMEOUT_MS = 30_000;
+
+  private final ReplicaManager replicas;
+  private final int nodeId;
+  private final ScheduledExecutorService scheduler;
+
+  public ProduceServiceImpl(ReplicaManager replicas, int nodeId, ScheduledExecutorService scheduler) {
+    this.replicas = replicas;
+    this.nodeId = nodeId;
+    this.scheduler = scheduler;
+  }
+
+  @Override
+  public StreamObserver<ProduceRequest> produce(StreamObserver<ProduceResponse> responses) {
+    return new ProduceStream((ServerCallStreamObserver<ProduceResponse>) responses);
+  }
+
+  /** One client stream. Its methods are called by gRPC one at a time; completions may race. */
+  private final class ProduceStream implements StreamObserver<ProduceRequest> {
+    private final ServerCallStreamObserver<ProduceResponse> out;
+    // Guarded by this: responses not yet sent, in request order.
+    private final ArrayDeque<PendingResponse> pending = new ArrayDeque<>();
+    private boolean halfClosed;
+    private boolean done;
+
+    ProduceStream(ServerCallStreamObserver<ProduceResponse> out) {
+      this.out = out;
+      out.setOnCancelHandler(() -> {
+        synchronized (this) {
+          done = true;
+          pending.clear();
+        }
+      });
+    }
+
+    @Override
+    public void onNext(ProduceRequest request) {
+      Acks acks = request.getAcks();
+      if (acks == Acks.UNRECOGNIZED) {
+        fail(Status.INVALID_ARGUMENT.withDescription("unknown acks value " + request.getAcksValue()));
+        return;
+      }
+      boolean acksAll = acks == Acks.ACKS_ALL || acks == Acks.ACKS_UNSPECIFIED;
+      int timeoutMs = request.getTimeoutMs() > 0 ? request.getTimeoutMs() : DEFAULT_TIMEOUT_MS;
+      PendingResponse response = new PendingResponse(request);
+      if (acks != Acks.ACKS_NONE) {
+        synchronized (this) {
+          if (done) return;
+          pending.add(response);
+        }
+      }
+      for (int t = 0; t < request.getTopicsCount(); t++) {
+        TopicProduceData topic = request.getTopics(t);
+        for (int p = 0; p < topic.getPartitionsCount(); p++) {
+          append(response, t, p, topic.getTopic(), topic.getPartitions(p), acksAll, timeoutMs);
+        }
+      }
+      if (acks != Acks.ACKS_NONE) {
+        response.arrive();
+      }
+    }
+
+    private void append(PendingResponse response, int t, int p, String topic, PartitionProduceData data,
+        boolean acksAll, int timeoutMs) {
+      int index = data.getPartition();
+      Partition partition = replicas.partition(topic, index);
+      if (partition == null || !partition.isLeader()) {
+        response.set(t, p, Errors.notHere(replicas.image(), topic, index, nodeId));
+        return;
+      }
+      if (data.getBatchesCount() == 0) {
+        response.set(t, p, Errors.of(ErrorCode.INVALID_REQUEST, "no batches for " + partition));
+        return;
+      }
+      AppendResult result;
+      try {
+        result = partition.appendAsLeader(data.getBatchesList(), acksAll);
+      } catch (LogException e) {
+        LOG.debug("produce to {} rejected: {}", partition, e.getMessage());
+        response.set(t, p, Errors.of(e.code(), e.getMessage()));
+        return;
+      } catch (PartitionException e) {
+        response.set(t, p, e.code() == ErrorCode.NOT_LEADER
+            ? Errors.notHere(replicas.image(), topic, index, nodeId) : Errors.of(e.code(), e.getMessage()));
+        return;
+      } catch (RuntimeException e) {
+        LOG.warn("produce to {} failed: {}", partition, e.toString());
+        response.set(t, p, Errors.of(ErrorCode.UNKNOWN_SERVER_ERROR, String.valueOf(e.getMessage())));
+        return;
+      }
+      if (!acksAll || partition.highWatermark() > result.lastOffset()) {
+        response.set(t, p, success(partition, result));
+        return;
+      }
+      awaitReplication(response, t, p, partition, result, timeoutMs);
+    }
+
+    /** acks=all: answer once the high watermark passes the last appended offset, or time out. */
+    private void awaitReplication(PendingResponse response, int t, int p, Partition partition,
+        AppendResult result, int timeoutMs) {
+      AtomicInteger once = new AtomicInteger();
+      ScheduledFuture<?>[] timer = new ScheduledFuture<?>[1];
+      Runnable check = new Runnable() {
+        @Override
+        public void run() {
+          if (partition.highWatermark() > result.lastOffset()) {
+            if (once.compareAndSet(0, 1)) {
+              if (timer[0] != null) timer[0].cancel(false);
+              response.set(t, p, success(partition, result));
+            }
+          } else if (!partition.isLeader()) {
+            if (once.compareAndSet(0, 1)) {
+              if (timer[0] != null) timer[0].cancel(false);
+              response.set(t, p, Errors.notHere(replicas.image(), partition.topic(), partition.index(), nodeId));
+            }
+          } else if (once.get() == 0) {
+            partition.awaitHighWatermarkChange(this);
+          }
+        }
+      };
+      timer[0] = scheduler.schedule(() -> {
+        if (once.compareAndSet(0, 1)) {
+          partition.cancelAwait(check);
+          response.set(t, p, Errors.of(ErrorCode.REQUEST_TIMED_OUT, "replication of offsets up to "
+              + result.lastOffset() + " of " + partition + " did not complete in " + timeoutMs + " ms"));
+        }
+      }, timeoutMs, TimeUnit.MILLISECONDS);
+      partition.awaitHighWatermarkChange(check);
+      check.run();
+    }
+
+    private PartitionProduceResult success(Partition partition, AppendResult result) {
+      return PartitionProduceResult.newBuilder().setPartition(partition.index())
+          .setError(Errors.NONE).setBaseOffset(result.firstOffset())
+          .setLogStartOffset(partition.log().logStartOffset())
+          .setLogAppendTimeMs(result.logAppendTimeMs()).build();
+    }
+
+    /** Sends every completed response at the head of the queue. */
+    private void drain() {
+      synchronized (this) {
+        while (!pending.isEmpty() && pending.peek().isComplete()) {
+          if (!done) {
+            out.onNext(pending.poll().build());
+          } else {
+            pending.poll();
+          }
+        }
+        if (halfClosed && pending.isEmpty() && !done) {
+          done = true;
+          out.onCompleted();
+        }
+      }
+    }
+
+    private void fail(Status status) {
+      synchronized (this) {
+        if (done) return;
+        done = true;
+        pending.clear();
+      }
+      out.onError(status.asRuntimeException());
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      synchronized (this) {
+        done = true;
+        pending.clear();
+      }
+      LOG.debug("produce stream closed by the client: {}", t.toString());
+    }
+
+    @Override
+    public void onCompleted() {
+      synchronized (this) {
+        halfClosed = true;
+      }
+      drain();
+    }
+
+    /** The response to one request, filled in as its partitions complete. */
+    private final class PendingResponse {
+      private final ProduceRequest request;
+      private final PartitionProduceResult[][] results;
+      // Partitions still running, plus one held by onNext until it has started them all.
+      private final AtomicInteger outstanding;
+
+      PendingResponse(ProduceRequest request) {
+        this.request = request;
+        this.results = new PartitionProduceResult[request.getTopicsCount()][];
+        int n = 1;
+        for (int t = 0; t < results.length; t++) {
+          results[t] = new PartitionProduceResult[request.getTopics(t).getPartitionsCount()];
+          n += results[t].length;
+        }
+        this.outstanding = new AtomicInteger(n);
+      }
+
+      void set(int t, int p, Error error) {
+        set(t, p, PartitionProduceResult.newBuilder()
+            .setPartition(request.getTopics(t).getPartitions(p).getPartition())
+            .setError(error).setBaseOffset(-1).setLogStartOffset(-1).setLogAppendTimeMs(-1).build());
+      }
+
+      void set(int t, int p, PartitionProduceResult result) {
+        results[t][p] = result;
+        arrive();
+      }
+
+      void arrive() {
+        if (outstanding.decrementAndGet() == 0 && request.getAcks() != Acks.ACKS_NONE) {
+          drain();
+        }
+      }
+
+      boolean isComplete() {
+        return outstanding.get() == 0;
+      }
+
+      ProduceResponse build() {
+        ProduceResponse.Builder b = ProduceResponse.newBuilder().setCorrelationId(request.getCorrelationId());
+        for (int t = 0; t < results.length; t++) {
+          TopicProduceResult.Builder tr = TopicProduceResult.newBuilder().setTopic(request.getTopics(t).getTopic());
+          for (PartitionProduceResult r : results[t]) {
+            tr.addPartitions(r);
+          }
+          b.addTopics(tr);
+        }
+        return b.build();
+      }
+    }
+  }
+}
