@@ -1,0 +1,162 @@
+package dev.brook.cli;
+
+import dev.brook.client.Consumer;
+import dev.brook.client.ConsumerConfig;
+import dev.brook.client.ConsumerRecord;
+import dev.brook.client.ConsumerRecords;
+import dev.brook.client.Header;
+import dev.brook.client.PartitionInfo;
+import dev.brook.client.TopicPartition;
+import dev.brook.client.WakeupException;
+import dev.brook.client.serialization.Serdes;
+import java.io.BufferedWriter;
+import java.io.FileOutputStream;
+import java.io.FileDescriptor;
+import java.io.OutputStreamWriter;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "consume", description = {
+    "Print the records of a topic, one value per line.",
+    "Runs until --max-messages records were printed, until no record arrived for --timeout-ms, or until interrupted."})
+final class ConsumeCommand implements Callable<Integer> {
+  @Mixin
+  ClientOptions client;
+
+  @Option(names = "--topic", required = true, description = "The topic to read.")
+  String topic;
+
+  @Option(names = "--group", description = "Consumer group to join (not supported yet).")
+  String group;
+
+  @Option(names = "--partition", description = "Read only this partition (default: all).")
+  Integer partition;
+
+  @Option(names = "--from-beginning", description = "Start at the earliest offset instead of the end.")
+  boolean fromBeginning;
+
+  @Option(names = "--offset", description = "Start at this offset (needs --partition).")
+  Long offset;
+
+  @Option(names = "--max-messages", description = "Exit after printing this many records.")
+  Long maxMessages;
+
+  @Option(names = "--timeout-ms", description = "Exit when no record arrived for this long.")
+  Long timeoutMs;
+
+  @Option(names = "--print-key", description = "Print the key (empty when there is none) before the value.")
+  boolean printKey;
+
+  @Option(names = "--print-partition", description = "Print the partition before the value.")
+  boolean printPartition;
+
+  @Option(names = "--print-offset", description = "Print the offset before the value.")
+  boolean printOffset;
+
+  @Option(names = "--print-headers", description = "Print the headers (k=v,k=v) before the value.")
+  boolean printHeaders;
+
+  @Override
+  public Integer call() throws Exception {
+    if (group != null) {
+      throw new Failures.CliException("consumer groups (--group) are not supported yet; "
+          + "omit --group to read all partitions without one");
+    }
+    if (maxMessages != null && maxMessages < 1) throw new Failures.CliException("--max-messages must be >= 1");
+    if (timeoutMs != null && timeoutMs < 0) throw new Failures.CliException("--timeout-ms must be >= 0");
+    if (offset != null && partition == null) throw new Failures.CliException("--offset needs --partition");
+    ConsumerConfig config = ConsumerConfig.builder()
+        .bootstrapServers(client.bootstrapServer)
+        .clientId("brook-cli")
+        .autoOffsetReset(fromBeginning ? "earliest" : "latest")
+        .build();
+    PrintWriter out = new PrintWriter(new BufferedWriter(
+        new OutputStreamWriter(new FileOutputStream(FileDescriptor.out), StandardCharsets.UTF_8), 1 << 16));
+    CountDownLatch finished = new CountDownLatch(1);
+    try (Consumer<String, String> consumer = new Consumer<>(config, Serdes.stringDeserializer(),
+        Serdes.stringDeserializer())) {
+      Thread main = Thread.currentThread();
+      Thread hook = new Thread(() -> {
+        consumer.wakeup();
+        try {
+          finished.await();
+        } catch (InterruptedException e) {
+          main.interrupt();
+        }
+      }, "brook-consume-shutdown");
+      Runtime.getRuntime().addShutdownHook(hook);
+      try {
+        consume(consumer, out);
+      } catch (WakeupException e) {
+        // Interrupted by Ctrl-C: what was printed stands.
+      } finally {
+        out.flush();
+        finished.countDown();
+      }
+    }
+    return 0;
+  }
+
+  private void consume(Consumer<String, String> consumer, PrintWriter out) {
+    List<TopicPartition> partitions = new ArrayList<>();
+    List<PartitionInfo> infos = consumer.partitionsFor(topic);
+    for (PartitionInfo p : infos) {
+      if (partition == null || p.partition() == partition) partitions.add(new TopicPartition(topic, p.partition()));
+    }
+    if (partitions.isEmpty()) {
+      throw new Failures.CliException("topic '" + topic + "' has no partition " + partition);
+    }
+    consumer.assign(partitions);
+    if (offset != null) {
+      consumer.seek(partitions.get(0), offset);
+    } else if (fromBeginning) {
+      consumer.seekToBeginning(partitions);
+    } else {
+      consumer.seekToEnd(partitions);
+    }
+    long printed = 0;
+    long lastRecordNanos = System.nanoTime();
+    StringBuilder line = new StringBuilder(256);
+    while (maxMessages == null || printed < maxMessages) {
+      long waitMs = 500;
+      if (timeoutMs != null) {
+        long idleMs = (System.nanoTime() - lastRecordNanos) / 1_000_000;
+        if (idleMs >= timeoutMs) break;
+        waitMs = Math.min(waitMs, timeoutMs - idleMs);
+      }
+      ConsumerRecords<String, String> records = consumer.poll(Duration.ofMillis(Math.max(1, waitMs)));
+      if (records.isEmpty()) {
+        continue;
+      }
+      lastRecordNanos = System.nanoTime();
+      for (ConsumerRecord<String, String> r : records) {
+        line.setLength(0);
+        if (printKey) line.append(r.key() == null ? "" : r.key()).append('\t');
+        if (printPartition) line.append(r.partition()).append('\t');
+        if (printOffset) line.append(r.offset()).append('\t');
+        if (printHeaders) {
+          List<Header> headers = r.headers();
+          for (int i = 0; headers != null && i < headers.size(); i++) {
+            if (i > 0) line.append(',');
+            Header h = headers.get(i);
+            line.append(h.key()).append('=').append(h.value() == null ? "" : new String(h.value(), StandardCharsets.UTF_8));
+          }
+          line.append('\t');
+        }
+        line.append(r.value() == null ? "" : r.value());
+        out.println(line);
+        printed++;
+        if (maxMessages != null && printed >= maxMessages) break;
+      }
+      out.flush();
+    }
+  }
+}

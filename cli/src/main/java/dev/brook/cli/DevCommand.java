@@ -1,0 +1,42 @@
+package dev.brook.cli;
+
+import dev.brook.broker.server.ConfigException;
+import dev.brook.broker.server.NodeConfig;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+@Command(name = "dev", description = "Start a single-node cluster (quorum and broker in one process) for development.")
+final class DevCommand implements Callable<Integer> {
+  @Spec
+  CommandSpec spec;
+
+  @Option(names = "--data-dir", defaultValue = "data", paramLabel = "DIR",
+      description = "Where to keep logs and metadata (default: ./${DEFAULT-VALUE}).")
+  Path dataDir;
+
+  @Option(names = "--port", defaultValue = "9092", description = "Broker port on 127.0.0.1 (default: ${DEFAULT-VALUE}); "
+      + "the quorum peer uses the next port.")
+  int port;
+
+  @Option(names = {"-v", "--verbose"}, description = "Debug logging.")
+  boolean verbose;
+
+  @Override
+  public Integer call() throws Exception {
+    if (port < 1 || port > 65534) {
+      throw new Failures.CliException("--port must be between 1 and 65534, got " + port);
+    }
+    NodeConfig config;
+    try {
+      config = NodeConfig.dev(dataDir, port, Map.of());
+    } catch (ConfigException e) {
+      throw new Failures.CliException(e.getMessage());
+    }
+    return NodeRunner.run(config, spec.commandLine().getOut());
+  }
+}

@@ -1,0 +1,36 @@
+package dev.brook.cli;
+
+import dev.brook.broker.server.BrookNode;
+import dev.brook.broker.server.ConfigException;
+import dev.brook.broker.server.NodeConfig;
+import java.io.PrintWriter;
+import java.util.concurrent.CountDownLatch;
+
+/** Runs a node in the foreground until the process is interrupted (Ctrl-C or SIGTERM). */
+final class NodeRunner {
+  private NodeRunner() {}
+
+  static int run(NodeConfig config, PrintWriter out) throws Exception {
+    BrookNode node;
+    try {
+      node = BrookNode.start(config);
+    } catch (ConfigException e) {
+      throw new Failures.CliException(e.getMessage());
+    }
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      node.close();
+      stopped.countDown();
+    }, "brook-shutdown"));
+    if (node.brokerAddress() != null) {
+      out.println("Brook node " + config.nodeId() + " is ready: broker listening on " + node.brokerAddress()
+          + ", data in " + config.dataDir().toAbsolutePath().normalize());
+    } else {
+      out.println("Brook node " + config.nodeId() + " is ready: quorum peer on " + config.quorumAddress()
+          + ", data in " + config.dataDir().toAbsolutePath().normalize());
+    }
+    out.flush();
+    stopped.await();
+    return 0;
+  }
+}

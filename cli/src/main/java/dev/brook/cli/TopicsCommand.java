@@ -1,0 +1,196 @@
+package dev.brook.cli;
+
+import dev.brook.client.Admin;
+import dev.brook.client.BrookException;
+import dev.brook.client.NewTopic;
+import dev.brook.client.PartitionInfo;
+import dev.brook.client.TopicDescription;
+import dev.brook.proto.v1.ErrorCode;
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletionException;
+import java.util.stream.Collectors;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+@Command(name = "topics", description = "Create, list, describe and delete topics.",
+    subcommands = {
+        TopicsCommand.Create.class,
+        TopicsCommand.ListTopics.class,
+        TopicsCommand.Describe.class,
+        TopicsCommand.Delete.class
+    })
+final class TopicsCommand implements Runnable {
+  @Spec
+  CommandSpec spec;
+
+  @Override
+  public void run() {
+    throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+        "a subcommand is required: create, list, describe or delete");
+  }
+
+  /** Opens an Admin client for one subcommand and closes it afterwards. */
+  abstract static class AdminCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    ClientOptions client;
+
+    @Override
+    public final Integer call() throws Exception {
+      try (Admin admin = Admin.create(client.bootstrapServer)) {
+        return run(admin, spec.commandLine().getOut());
+      }
+    }
+
+    abstract int run(Admin admin, PrintWriter out) throws Exception;
+  }
+
+  @Command(name = "create", description = "Create a topic.")
+  static final class Create extends AdminCommand {
+    @Option(names = "--topic", required = true, description = "Topic name: letters, digits, '.', '_', '-'.")
+    String topic;
+
+    @Option(names = "--partitions", defaultValue = "0",
+        description = "Number of partitions (default: the broker's num.partitions).")
+    int partitions;
+
+    @Option(names = "--replication-factor", defaultValue = "0",
+        description = "Replicas per partition (default: the broker's default.replication.factor).")
+    int replicationFactor;
+
+    @Option(names = "--config", paramLabel = "KEY=VALUE", description = "A topic config override; repeatable.")
+    Map<String, String> configs = new LinkedHashMap<>();
+
+    @Option(names = "--if-not-exists", description = "Succeed when the topic exists already.")
+    boolean ifNotExists;
+
+    @Override
+    int run(Admin admin, PrintWriter out) {
+      if (partitions < 0) throw new Failures.CliException("--partitions must be >= 1, got " + partitions);
+      if (replicationFactor < 0) {
+        throw new Failures.CliException("--replication-factor must be >= 1, got " + replicationFactor);
+      }
+      try {
+        admin.createTopics(List.of(new NewTopic(topic, partitions, replicationFactor, configs))).values().get(topic).join();
+      } catch (CompletionException e) {
+        if (ifNotExists && e.getCause() instanceof BrookException be && be.code() == ErrorCode.TOPIC_ALREADY_EXISTS) {
+          return 0;
+        }
+        throw e;
+      }
+      out.println("Created topic " + topic + ".");
+      return 0;
+    }
+  }
+
+  @Command(name = "list", description = "List topic names.")
+  static final class ListTopics extends AdminCommand {
+    @Mixin
+    OutputFormat output;
+
+    @Override
+    int run(Admin admin, PrintWriter out) {
+      List<String> names = new ArrayList<>(admin.listTopics().join());
+      names.sort(null);
+      if (output.json()) {
+        out.println(OutputFormat.toJson(names));
+      } else {
+        names.forEach(out::println);
+      }
+      return 0;
+    }
+  }
+
+  @Command(name = "describe", description = "Describe topics: partitions, leaders, replicas, ISR and configs.")
+  static final class Describe extends AdminCommand {
+    @Option(names = "--topic", description = "The topic to describe; repeatable (default: all topics).")
+    List<String> topics = new ArrayList<>();
+
+    @Mixin
+    OutputFormat output;
+
+    @Override
+    int run(Admin admin, PrintWriter out) {
+      Map<String, TopicDescription> descriptions = admin.describeTopics(topics).join();
+      if (output.json()) {
+        List<Object> json = new ArrayList<>();
+        for (TopicDescription d : descriptions.values()) {
+          json.add(toJson(d));
+        }
+        out.println(OutputFormat.toJson(json));
+        return 0;
+      }
+      for (TopicDescription d : descriptions.values()) {
+        int rf = d.partitions().isEmpty() ? 0 : d.partitions().get(0).replicas().size();
+        String overrides = d.configs().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
+            .collect(Collectors.joining(","));
+        out.println("Topic: " + d.name() + "\tTopicId: " + d.topicId() + "\tPartitionCount: " + d.partitions().size()
+            + "\tReplicationFactor: " + rf + "\tConfigs: " + overrides);
+        for (PartitionInfo p : d.partitions()) {
+          out.println("\tTopic: " + d.name() + "\tPartition: " + p.partition() + "\tLeader: "
+              + (p.leaderId() < 0 ? "none" : p.leaderId()) + "\tLeaderEpoch: " + p.leaderEpoch()
+              + "\tReplicas: " + join(p.replicas()) + "\tIsr: " + join(p.isr()));
+        }
+      }
+      return 0;
+    }
+
+    private static String join(List<Integer> ids) {
+      return ids.stream().map(String::valueOf).collect(Collectors.joining(","));
+    }
+
+    private static Map<String, Object> toJson(TopicDescription d) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("name", d.name());
+      m.put("topicId", d.topicId());
+      m.put("partitionCount", d.partitions().size());
+      m.put("replicationFactor", d.partitions().isEmpty() ? 0 : d.partitions().get(0).replicas().size());
+      m.put("configs", d.configs());
+      List<Map<String, Object>> parts = new ArrayList<>();
+      for (PartitionInfo p : d.partitions()) {
+        Map<String, Object> pm = new LinkedHashMap<>();
+        pm.put("partition", p.partition());
+        pm.put("leader", p.leaderId());
+        pm.put("leaderEpoch", p.leaderEpoch());
+        pm.put("replicas", p.replicas());
+        pm.put("isr", p.isr());
+        parts.add(pm);
+      }
+      m.put("partitions", parts);
+      return m;
+    }
+  }
+
+  @Command(name = "delete", description = "Delete a topic and its data.")
+  static final class Delete extends AdminCommand {
+    @Option(names = "--topic", required = true, description = "The topic to delete.")
+    String topic;
+
+    @Option(names = "--if-exists", description = "Succeed when the topic does not exist.")
+    boolean ifExists;
+
+    @Override
+    int run(Admin admin, PrintWriter out) {
+      try {
+        admin.deleteTopics(List.of(topic)).values().get(topic).join();
+      } catch (CompletionException e) {
+        if (ifExists && e.getCause() instanceof BrookException be && be.code() == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) {
+          return 0;
+        }
+        throw e;
+      }
+      out.println("Deleted topic " + topic + ".");
+      return 0;
+    }
+  }
+}
