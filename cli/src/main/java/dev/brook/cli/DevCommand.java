@@ -20,7 +20,7 @@ final class DevCommand implements Callable<Integer> {
   Path dataDir;
 
   @Option(names = "--port", defaultValue = "9092", description = "Broker port on 127.0.0.1 (default: ${DEFAULT-VALUE}); "
-      + "the quorum peer uses the next port.")
+      + "the quorum peer uses the next port. 0 picks free ports (printed when ready).")
   int port;
 
   @Option(names = {"-v", "--verbose"}, description = "Debug logging.")
@@ -28,8 +28,8 @@ final class DevCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (port < 1 || port > 65534) {
-      throw new Failures.CliException("--port must be between 1 and 65534, got " + port);
+    if (port < 0 || port > 65534) {
+      throw new Failures.CliException("--port must be between 0 and 65534, got " + port);
     }
     NodeConfig config;
     try {
