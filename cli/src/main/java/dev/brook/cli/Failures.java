@@ -31,8 +31,11 @@ final class Failures {
       t = t.getCause();
     }
     if (t instanceof BrookException be) {
-      String msg = be.getMessage();
-      return (msg == null || msg.isBlank() ? "" : msg + " ") + "(" + be.code() + ")";
+      String msg = be.getMessage() == null ? "" : be.getMessage();
+      if (be.isTransport()) {
+        return msg + " (is a node running there? see --bootstrap-server)";
+      }
+      return msg.contains(be.code().name()) ? msg : msg + " (" + be.code() + ")";
     }
     if (t instanceof StatusRuntimeException sre) {
       Status s = sre.getStatus();

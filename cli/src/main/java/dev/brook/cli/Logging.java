@@ -23,6 +23,9 @@ final class Logging {
     setIfAbsent("org.slf4j.simpleLogger.dateTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSS");
     setIfAbsent("org.slf4j.simpleLogger.showShortLogName", "true");
     setIfAbsent("org.slf4j.simpleLogger.logFile", "System.err");
+    // gRPC and Ratis's shaded gRPC log through java.util.logging: route it to the same place.
+    org.slf4j.bridge.SLF4JBridgeHandler.removeHandlersForRootLogger();
+    org.slf4j.bridge.SLF4JBridgeHandler.install();
   }
 
   private static void setIfAbsent(String key, String value) {

@@ -132,7 +132,7 @@ final class TopicsCommand implements Runnable {
       }
       for (TopicDescription d : descriptions.values()) {
         int rf = d.partitions().isEmpty() ? 0 : d.partitions().get(0).replicas().size();
-        String overrides = d.configs().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
+        String overrides = d.overrides().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
             .collect(Collectors.joining(","));
         out.println("Topic: " + d.name() + "\tTopicId: " + d.topicId() + "\tPartitionCount: " + d.partitions().size()
             + "\tReplicationFactor: " + rf + "\tConfigs: " + overrides);
@@ -156,6 +156,7 @@ final class TopicsCommand implements Runnable {
       m.put("partitionCount", d.partitions().size());
       m.put("replicationFactor", d.partitions().isEmpty() ? 0 : d.partitions().get(0).replicas().size());
       m.put("configs", d.configs());
+      m.put("overrides", d.overrides());
       List<Map<String, Object>> parts = new ArrayList<>();
       for (PartitionInfo p : d.partitions()) {
         Map<String, Object> pm = new LinkedHashMap<>();

@@ -149,9 +149,13 @@ public final class Admin implements AutoCloseable {
                   addresses.get(pm.getLeaderId()), pm.getLeaderEpoch(), pm.getReplicasList(), pm.getIsrList()));
             }
             Map<String, String> configs = new LinkedHashMap<>();
-            for (ConfigEntry c : d.getConfigsList()) configs.put(c.getName(), c.getValue());
+            Map<String, String> overrides = new LinkedHashMap<>();
+            for (ConfigEntry c : d.getConfigsList()) {
+              configs.put(c.getName(), c.getValue());
+              if (!c.getIsDefault()) overrides.put(c.getName(), c.getValue());
+            }
             out.put(tm.getName(), new TopicDescription(tm.getName(), tm.getTopicId(), List.copyOf(parts),
-                java.util.Collections.unmodifiableMap(configs)));
+                java.util.Collections.unmodifiableMap(configs), java.util.Collections.unmodifiableMap(overrides)));
           }
           for (String n : names) {
             if (!out.containsKey(n)) {

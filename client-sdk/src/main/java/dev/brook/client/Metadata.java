@@ -198,7 +198,8 @@ final class Metadata {
       }
     }
     throw BrookException.transport("no broker answered a metadata request (tried " + addresses + ")"
-        + (last == null ? "" : ": " + last.getStatus()), last, true);
+        + (last == null ? "" : ": " + last.getStatus().getCode()
+            + (last.getStatus().getDescription() == null ? "" : " " + last.getStatus().getDescription())), last, true);
   }
 
   /** Broker id to address as of the latest answer. */
