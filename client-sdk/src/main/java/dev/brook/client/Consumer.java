@@ -80,6 +80,7 @@ public final class Consumer<K, V> implements AutoCloseable {
         (int) Math.min(Integer.MAX_VALUE, (long) config.fetchMaxBytes() + (4 << 20)));
     this.metadata = new Metadata(config.bootstrapServers(), channels, config.requestTimeoutMs(),
         config.retryBackoffMs(), false);
+    metadata.startWatch();
     this.offsets = new OffsetLookup(metadata, channels, config.retryBackoffMs());
   }
 
@@ -457,6 +458,7 @@ public final class Consumer<K, V> implements AutoCloseable {
     closed = true;
     for (FetchStream s : streams.values()) s.cancel("consumer closed");
     streams.clear();
+    metadata.close();
     channels.close();
   }
 

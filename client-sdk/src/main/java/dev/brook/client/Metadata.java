@@ -54,6 +54,8 @@ final class Metadata {
   private volatile Map<Integer, String> brokers = Map.of();
   private volatile long lastAsyncRefreshMs;
   private volatile long version = Long.MIN_VALUE;
+  private volatile boolean closed;
+  private boolean watching;
   /** Producers ask brokers to create missing topics (auto.create.topics.enable), as in Kafka. */
   private final boolean allowAutoTopicCreation;
 
@@ -223,14 +225,91 @@ final class Metadata {
     return candidates.get(0);
   }
 
+  /**
+   * Starts following the cluster's metadata through a WatchMetadata stream, so leader moves reach
+   * the cache as they happen instead of after a failed request. The stream is reopened (on the
+   * next address, after a backoff) when it ends; a broker without the call ends the watch, and
+   * the client keeps working from refreshes alone.
+   */
+  void startWatch() {
+    synchronized (this) {
+      if (watching || closed) return;
+      watching = true;
+    }
+    openWatch();
+  }
+
+  private void openWatch() {
+    if (closed) return;
+    String address = nextAddress();
+    io.grpc.stub.StreamObserver<MetadataResponse> observer = new io.grpc.stub.StreamObserver<>() {
+      @Override
+      public void onNext(MetadataResponse resp) {
+        update(resp, true);
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        io.grpc.Status status = io.grpc.Status.fromThrowable(t);
+        if (status.getCode() == io.grpc.Status.Code.UNIMPLEMENTED) {
+          log.debug("broker {} cannot watch metadata; relying on refreshes", address);
+          return;
+        }
+        log.debug("metadata watch on {} ended: {}", address, status);
+        reopenWatchLater();
+      }
+
+      @Override
+      public void onCompleted() {
+        reopenWatchLater();
+      }
+    };
+    try {
+      io.grpc.Context.ROOT.run(() -> MetadataServiceGrpc.newStub(channels.get(address)).watchMetadata(
+          dev.brook.proto.v1.WatchMetadataRequest.newBuilder().setAfterVersion(Math.max(0, version)).build(), observer));
+    } catch (RuntimeException e) {
+      reopenWatchLater();
+    }
+  }
+
+  private void reopenWatchLater() {
+    if (closed) return;
+    WATCH_TIMER.schedule(this::openWatch, Math.max(retryBackoffMs, 100), TimeUnit.MILLISECONDS);
+  }
+
+  /** Stops the watch; the channels are closed by their owner. */
+  void close() {
+    closed = true;
+  }
+
+  private static final java.util.concurrent.ScheduledExecutorService WATCH_TIMER =
+      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "brook-metadata-watch");
+        t.setDaemon(true);
+        return t;
+      });
+
   /** Applies an answer unless it is older than one already applied. */
-  synchronized void update(MetadataResponse resp) {
+  void update(MetadataResponse resp) {
+    update(resp, false);
+  }
+
+  /**
+   * Applies an answer unless it is older than one already applied; with {@code onlyKnown} (a
+   * watch message, which lists every topic) only topics this client already uses are taken.
+   */
+  synchronized void update(MetadataResponse resp, boolean onlyKnown) {
     if (resp.getMetadataVersion() < version) return;
     version = resp.getMetadataVersion();
     Map<Integer, String> byId = new HashMap<>();
     for (BrokerMetadata b : resp.getBrokersList()) byId.put(b.getNodeId(), b.getAddress());
     if (!byId.isEmpty()) brokers = Map.copyOf(byId);
+    java.util.Set<String> listed = onlyKnown ? new java.util.HashSet<>() : null;
     for (TopicMetadata tm : resp.getTopicsList()) {
+      if (onlyKnown) {
+        listed.add(tm.getName());
+        if (!topics.containsKey(tm.getName())) continue;
+      }
       if (tm.getError().getCode() == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) {
         topics.remove(tm.getName());
         stale.remove(tm.getName());
@@ -249,6 +328,10 @@ final class Metadata {
       }
       topics.put(tm.getName(), new Topic(tm.getName(), tm.getTopicId(), List.of(parts)));
       stale.remove(tm.getName());
+    }
+    if (onlyKnown) {
+      // A complete view that no longer lists a topic: it was deleted.
+      topics.keySet().removeIf(name -> !listed.contains(name));
     }
   }
 }

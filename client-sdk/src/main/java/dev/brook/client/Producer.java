@@ -51,6 +51,7 @@ public final class Producer<K, V> implements AutoCloseable {
     this.channels = new ChannelPool(config.channelFactory(), 1 << 20,
         Math.max(4 << 20, config.maxRequestSize() + (1 << 20)));
     this.metadata = new Metadata(config.bootstrapServers(), channels, config.requestTimeoutMs(), config.retryBackoffMs(), true);
+    metadata.startWatch();
     this.callbackExecutor = Executors.newSingleThreadExecutor(r -> {
       Thread t = new Thread(r, "brook-producer-callbacks-" + config.clientId());
       t.setDaemon(true);
@@ -174,6 +175,7 @@ public final class Producer<K, V> implements AutoCloseable {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
+      metadata.close();
       channels.close();
     }
   }

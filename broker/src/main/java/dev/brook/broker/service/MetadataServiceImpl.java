@@ -10,6 +10,8 @@ import dev.brook.protocol.TopicNames;
 import dev.brook.quorum.MetadataClient;
 import dev.brook.quorum.MetadataImage;
 import io.grpc.Status;
+import dev.brook.proto.v1.WatchMetadataRequest;
+import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.util.ArrayList;
 import java.util.List;
@@ -70,12 +72,93 @@ public final class MetadataServiceImpl extends MetadataServiceGrpc.MetadataServi
   }
 
   private static void reply(StreamObserver<MetadataResponse> out, MetadataRequest request, MetadataImage image) {
-    out.onNext(MetadataResponse.newBuilder()
+    out.onNext(view(image, request.getTopicsList()));
+    out.onCompleted();
+  }
+
+  private static MetadataResponse view(MetadataImage image, List<String> topics) {
+    return MetadataResponse.newBuilder()
         .addAllBrokers(MetadataViews.brokers(image))
-        .addAllTopics(MetadataViews.topics(image, request.getTopicsList()))
+        .addAllTopics(MetadataViews.topics(image, topics))
         .setClusterId(image.clusterId() == null ? "" : image.clusterId())
         .setMetadataVersion(image.version())
-        .build());
-    out.onCompleted();
+        .build();
+  }
+
+  /** The whole-cluster view of the latest image, built once per image for every watcher. */
+  private MetadataResponse fullView(MetadataImage image) {
+    MetadataResponse cached = lastFullView;
+    if (cached != null && cached.getMetadataVersion() == image.version()) return cached;
+    MetadataResponse built = view(image, List.of());
+    lastFullView = built;
+    return built;
+  }
+
+  private volatile MetadataResponse lastFullView;
+
+  @Override
+  public void watchMetadata(WatchMetadataRequest request, StreamObserver<MetadataResponse> out) {
+    new Watch((ServerCallStreamObserver<MetadataResponse>) out, request.getAfterVersion()).awaitNext();
+  }
+
+  /**
+   * One client's watch. It waits for an image newer than the last one sent; when the stream is
+   * not ready (the client reads slowly) it sends nothing and, once ready, sends the newest image
+   * only: intermediate versions are coalesced, never queued.
+   */
+  private final class Watch {
+    private final ServerCallStreamObserver<MetadataResponse> out;
+    // Guarded by this.
+    private long sentVersion;
+    private boolean waitingForReady;
+    private boolean cancelled;
+
+    Watch(ServerCallStreamObserver<MetadataResponse> out, long afterVersion) {
+      this.out = out;
+      this.sentVersion = afterVersion;
+      out.setOnCancelHandler(() -> {
+        synchronized (this) {
+          cancelled = true;
+        }
+      });
+      out.setOnReadyHandler(this::onReady);
+    }
+
+    void awaitNext() {
+      long after;
+      synchronized (this) {
+        if (cancelled) return;
+        after = sentVersion;
+      }
+      replicas.awaitImage(image -> image.version() > after).thenAccept(this::push);
+    }
+
+    private void push(MetadataImage image) {
+      synchronized (this) {
+        if (cancelled || image.version() <= sentVersion) return;
+        if (!out.isReady()) {
+          waitingForReady = true;
+          return;
+        }
+        try {
+          out.onNext(fullView(image));
+        } catch (RuntimeException e) {
+          cancelled = true;
+          return;
+        }
+        sentVersion = image.version();
+      }
+      awaitNext();
+    }
+
+    private void onReady() {
+      MetadataImage latest;
+      synchronized (this) {
+        if (!waitingForReady || cancelled) return;
+        waitingForReady = false;
+        latest = replicas.image();
+      }
+      if (latest != null) push(latest);
+    }
   }
 }
