@@ -49,6 +49,11 @@ public final class NodeConfig {
   public static final String QUORUM_SNAPSHOT_THRESHOLD = "quorum.snapshot.threshold.entries";
   public static final String QUORUM_REQUEST_TIMEOUT_MS = "quorum.request.timeout.ms";
   public static final String AUTO_CREATE_TOPICS = "auto.create.topics.enable";
+  public static final String HEARTBEAT_INTERVAL_MS = "broker.heartbeat.interval.ms";
+  public static final String SESSION_TIMEOUT_MS = "broker.session.timeout.ms";
+  public static final String LEADER_IMBALANCE_CHECK_INTERVAL_MS = "leader.imbalance.check.interval.ms";
+  public static final String REPLICA_LAG_TIME_MAX_MS = "replica.lag.time.max.ms";
+  public static final String CONTROLLED_SHUTDOWN_TIMEOUT_MS = "controlled.shutdown.timeout.ms";
 
   /** Broker-level defaults for topic configs, named as in Kafka; a topic may override each. */
   private static final Map<String, String> TOPIC_DEFAULT_KEYS = Map.of(
@@ -80,6 +85,11 @@ public final class NodeConfig {
     key(QUORUM_SNAPSHOT_THRESHOLD, "10000", "Raft entries between automatic quorum snapshots");
     key(QUORUM_REQUEST_TIMEOUT_MS, "10000", "how long a metadata change may wait for the quorum, in ms");
     key(AUTO_CREATE_TOPICS, "true", "create a topic with the defaults when a producer asks for one that does not exist");
+    key(HEARTBEAT_INTERVAL_MS, "1000", "how often a broker renews its lease with the metadata quorum, in ms");
+    key(SESSION_TIMEOUT_MS, "6000", "a broker whose last heartbeat is older than this is fenced and loses its leaderships, in ms (quorum nodes)");
+    key(LEADER_IMBALANCE_CHECK_INTERVAL_MS, "5000", "how often the quorum leader moves leadership back to preferred replicas, in ms (quorum nodes)");
+    key(REPLICA_LAG_TIME_MAX_MS, "10000", "a follower that has not caught up with the leader for this long leaves the ISR, in ms");
+    key(CONTROLLED_SHUTDOWN_TIMEOUT_MS, "10000", "how long a stopping broker waits for its leaderships to move to other replicas, in ms");
     for (Map.Entry<String, String> e : TOPIC_DEFAULT_KEYS.entrySet()) {
       TopicConfig.Key topicKey = TopicConfig.keys().get(e.getValue());
       key(e.getKey(), topicKey.defaultValue(), "default " + e.getValue() + " of topics: " + topicKey.doc());
@@ -104,6 +114,11 @@ public final class NodeConfig {
   private final int quorumSnapshotThreshold;
   private final int quorumRequestTimeoutMs;
   private final boolean autoCreateTopics;
+  private final long heartbeatIntervalMs;
+  private final long sessionTimeoutMs;
+  private final long leaderImbalanceCheckIntervalMs;
+  private final long replicaLagTimeMaxMs;
+  private final long controlledShutdownTimeoutMs;
   private final Map<String, String> topicDefaults;
 
   private NodeConfig(Map<String, String> props) {
@@ -136,6 +151,15 @@ public final class NodeConfig {
     quorumSnapshotThreshold = (int) longValue(props, QUORUM_SNAPSHOT_THRESHOLD, 1, Integer.MAX_VALUE);
     quorumRequestTimeoutMs = (int) longValue(props, QUORUM_REQUEST_TIMEOUT_MS, 100, Integer.MAX_VALUE);
     autoCreateTopics = booleanValue(props, AUTO_CREATE_TOPICS);
+    heartbeatIntervalMs = longValue(props, HEARTBEAT_INTERVAL_MS, 10, 60_000);
+    sessionTimeoutMs = longValue(props, SESSION_TIMEOUT_MS, 100, 600_000);
+    if (sessionTimeoutMs < 2 * heartbeatIntervalMs) {
+      throw new ConfigException(SESSION_TIMEOUT_MS + " (" + sessionTimeoutMs + ") must be at least twice "
+          + HEARTBEAT_INTERVAL_MS + " (" + heartbeatIntervalMs + ")");
+    }
+    leaderImbalanceCheckIntervalMs = longValue(props, LEADER_IMBALANCE_CHECK_INTERVAL_MS, 100, Long.MAX_VALUE);
+    replicaLagTimeMaxMs = longValue(props, REPLICA_LAG_TIME_MAX_MS, 100, Long.MAX_VALUE);
+    controlledShutdownTimeoutMs = longValue(props, CONTROLLED_SHUTDOWN_TIMEOUT_MS, 0, Long.MAX_VALUE);
     Map<String, String> defaults = new LinkedHashMap<>();
     for (Map.Entry<String, String> e : TOPIC_DEFAULT_KEYS.entrySet()) {
       String v = value(props, e.getKey()).trim();
@@ -297,6 +321,11 @@ public final class NodeConfig {
   public int quorumSnapshotThreshold() { return quorumSnapshotThreshold; }
   public int quorumRequestTimeoutMs() { return quorumRequestTimeoutMs; }
   public boolean autoCreateTopics() { return autoCreateTopics; }
+  public long heartbeatIntervalMs() { return heartbeatIntervalMs; }
+  public long sessionTimeoutMs() { return sessionTimeoutMs; }
+  public long leaderImbalanceCheckIntervalMs() { return leaderImbalanceCheckIntervalMs; }
+  public long replicaLagTimeMaxMs() { return replicaLagTimeMaxMs; }
+  public long controlledShutdownTimeoutMs() { return controlledShutdownTimeoutMs; }
   /** Topic config defaults by topic key (retention.ms, ...) plus num.partitions and default.replication.factor. */
   public Map<String, String> topicDefaults() { return topicDefaults; }
 }
