@@ -4,21 +4,26 @@ import dev.brook.proto.v1.CreateTopicsRequest;
 import dev.brook.proto.v1.CreateTopicsResponse;
 import dev.brook.proto.v1.DeleteTopicsRequest;
 import dev.brook.proto.v1.DeleteTopicsResponse;
+import dev.brook.proto.v1.ElectLeadersRequest;
+import dev.brook.proto.v1.ElectLeadersResponse;
 import dev.brook.proto.v1.QuorumStatus;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 
 /**
- * The broker's view of the metadata quorum, bound to one quorum node.
+ * The broker's view of the metadata quorum. Two implementations: the one of a quorum node
+ * ({@link MetadataQuorum#client()}, image = the node's own applied state) and the remote one of a
+ * broker-only node ({@link MetadataQuorum#connect}, image kept fresh by a watch on the voters).
  *
- * <p>Reads ({@link #image()}, listeners) are served from the node's own applied state and never
- * block. Writes go through Raft; their futures complete once the change is committed AND applied
- * on the bound node, so a caller reads its own writes in {@link #image()}. A write that cannot
- * reach a leader in {@code quorum.request.timeout.ms} fails with a {@link QuorumException} whose
- * code is {@code QUORUM_NOT_AVAILABLE}. Thread-safe.
+ * <p>Reads ({@link #image()}, listeners) are served from the local image and never block. Writes
+ * go through Raft; their futures complete once the change is committed AND visible in
+ * {@link #image()}, so a caller reads its own writes. A call that cannot reach a leader in
+ * {@code quorum.request.timeout.ms} fails with a {@link QuorumException} whose code is
+ * {@code QUORUM_NOT_AVAILABLE}. Thread-safe.
  */
-public interface MetadataClient {
-  /** The latest image applied on this node. Immutable. */
+public interface MetadataClient extends AutoCloseable {
+  /** The latest image known here. Immutable. */
   MetadataImage image();
 
   /**
@@ -28,12 +33,13 @@ public interface MetadataClient {
    */
   void addListener(Consumer<MetadataImage> listener);
 
-  /** Completes with the then-current image once this node has applied every entry up to {@code version}. */
+  /** Completes with the then-current image once this client has seen every entry up to {@code version}. */
   CompletableFuture<MetadataImage> awaitVersion(long version);
 
   /**
    * Creates topics as one Raft entry; each topic succeeds or fails on its own (errors in the
-   * response). With validate_only nothing is written and topic ids are empty.
+   * response). Replicas are placed on active (unfenced, not shutting down) brokers only, spread
+   * over racks when brokers have one. With validate_only nothing is written and topic ids are empty.
    */
   CompletableFuture<CreateTopicsResponse> createTopics(CreateTopicsRequest request);
 
@@ -41,11 +47,45 @@ public interface MetadataClient {
   CompletableFuture<DeleteTopicsResponse> deleteTopics(DeleteTopicsRequest request);
 
   /**
-   * Registers (or re-registers) a broker, unfenced. Idempotent; each call gives the broker a new,
-   * larger broker epoch.
+   * Registers (or re-registers) a broker and completes with its new broker epoch (larger than any
+   * before). The broker starts FENCED: its first {@link #heartbeat} with this epoch unfences it
+   * (do that once it is ready to serve). Re-registering fences the previous incarnation: its
+   * leaderships move to other in-sync replicas.
    */
-  CompletableFuture<Void> registerBroker(int nodeId, String address, String rack);
+  CompletableFuture<Long> registerBroker(int nodeId, String address, String rack);
 
-  /** The quorum as this node sees it: voters, leader, term, commit and applied index. */
+  /**
+   * Renews the broker's lease; send one at least every {@code quorum.broker.heartbeat.interval.ms}
+   * (well below {@code quorum.broker.session.timeout.ms}). Not a Raft write: the quorum leader
+   * tracks heartbeats in memory and commits only changes (unfence, fence, controlled shutdown).
+   * With {@code wantShutdown} the leader moves the broker's leaderships away and removes it from
+   * ISRs; {@link HeartbeatResult#shutdownReady()} says when that is done.
+   */
+  CompletableFuture<HeartbeatResult> heartbeat(int nodeId, long brokerEpoch, boolean wantShutdown);
+
+  /** Changes a partition's ISR, sent by its leader; see {@link AlterPartitionRequest}. */
+  CompletableFuture<AlterPartitionResult> alterPartition(AlterPartitionRequest request);
+
+  /**
+   * Moves leadership of the given partitions (all when empty) to their preferred replica when it
+   * is active and in the ISR; per partition NONE, ELECTION_NOT_NEEDED,
+   * PREFERRED_LEADER_NOT_AVAILABLE or UNKNOWN_TOPIC_OR_PARTITION. One Raft entry for all.
+   */
+  CompletableFuture<ElectLeadersResponse> electLeaders(ElectLeadersRequest request);
+
+  /**
+   * Node id to milliseconds since the quorum leader last heard a heartbeat from that broker, from
+   * the leader's in-memory tracker (brokers it has not heard from since it became leader are absent).
+   */
+  CompletableFuture<Map<Integer, Long>> heartbeatAgesMs();
+
+  /** The quorum as this client sees it: voters, leader, term, commit and applied index. */
   QuorumStatus status();
+
+  /**
+   * Releases this client's resources (connections, watch thread). A quorum node's own client is
+   * closed with the node; closing it earlier does nothing. Idempotent.
+   */
+  @Override
+  void close();
 }

@@ -181,6 +181,14 @@ public final class MetadataQuorum implements AutoCloseable {
     }
   }
 
+  /**
+   * A client for a node without a local quorum peer (roles=broker): talks to the voters over the
+   * network and keeps its image fresh through a watch. Close it when done.
+   */
+  public static MetadataClient connect(QuorumConfig.ClientConfig config) throws IOException {
+    throw new IOException("step 2");
+  }
+
   /** The in-process client bound to this node. */
   public MetadataClient client() {
     return client;

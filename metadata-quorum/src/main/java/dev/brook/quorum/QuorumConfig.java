@@ -25,6 +25,17 @@ public final class QuorumConfig {
   public static final long DEFAULT_SNAPSHOT_THRESHOLD_ENTRIES = 10_000;
   /** Default of {@code quorum.request.timeout.ms}: how long a client call waits for the quorum. */
   public static final long DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+  /**
+   * Default of {@code quorum.broker.session.timeout.ms}: a broker whose last heartbeat is older
+   * than this is fenced by the quorum leader (its leaderships move to other in-sync replicas).
+   * Brokers should heartbeat several times per session (e.g. every 1/4 of it).
+   */
+  public static final long DEFAULT_BROKER_SESSION_TIMEOUT_MS = 6_000;
+  /**
+   * Default of {@code quorum.leader.imbalance.check.interval.ms}: how often the quorum leader moves
+   * leadership back to preferred replicas that are active and in sync.
+   */
+  public static final long DEFAULT_LEADER_IMBALANCE_CHECK_INTERVAL_MS = 5_000;
   /** Cluster default for topics created with partitions = 0. */
   public static final String NUM_PARTITIONS = "num.partitions";
   /** Cluster default for topics created with replication_factor = 0. */
@@ -61,6 +72,33 @@ public final class QuorumConfig {
     }
   }
 
+  /**
+   * How a broker-only node (no local quorum peer) reaches the voters: {@link MetadataQuorum#connect}.
+   *
+   * @param voters every voting member (quorum.voters); not empty
+   * @param requestTimeoutMs quorum.request.timeout.ms: bound of every call, >= 1
+   * @param clientNodeId this node's node.id, for logs and thread names only (-1 when none)
+   */
+  public record ClientConfig(List<Voter> voters, long requestTimeoutMs, int clientNodeId) {
+    public ClientConfig {
+      voters = List.copyOf(voters);
+      if (voters.isEmpty()) throw new IllegalArgumentException("quorum.voters is required");
+      Set<Integer> ids = new HashSet<>();
+      for (Voter v : voters) {
+        if (!ids.add(v.id())) throw new IllegalArgumentException("quorum.voters: node id " + v.id() + " appears twice");
+        if (v.port() == 0) throw new IllegalArgumentException("quorum.voters: voter " + v.id() + " needs a port");
+      }
+      if (requestTimeoutMs < 1) {
+        throw new IllegalArgumentException("quorum.request.timeout.ms must be >= 1, got " + requestTimeoutMs);
+      }
+    }
+
+    /** The voters and defaults: request timeout {@value QuorumConfig#DEFAULT_REQUEST_TIMEOUT_MS} ms, no node id. */
+    public static ClientConfig of(List<Voter> voters) {
+      return new ClientConfig(voters, DEFAULT_REQUEST_TIMEOUT_MS, -1);
+    }
+  }
+
   /** Parses a comma-separated {@code quorum.voters} value, e.g. {@code 1@h1:9093,2@h2:9093}. */
   public static List<Voter> parseVoters(String spec) {
     List<Voter> out = new ArrayList<>();
@@ -77,6 +115,8 @@ public final class QuorumConfig {
   private final Path dataDir;
   private final long snapshotThresholdEntries;
   private final long requestTimeoutMs;
+  private final long brokerSessionTimeoutMs;
+  private final long leaderImbalanceCheckIntervalMs;
   private final Map<String, String> clusterDefaults;
 
   private QuorumConfig(Builder b, HostPort address, List<Voter> voters) {
@@ -87,6 +127,8 @@ public final class QuorumConfig {
     this.dataDir = b.dataDir;
     this.snapshotThresholdEntries = b.snapshotThresholdEntries;
     this.requestTimeoutMs = b.requestTimeoutMs;
+    this.brokerSessionTimeoutMs = b.brokerSessionTimeoutMs;
+    this.leaderImbalanceCheckIntervalMs = b.leaderImbalanceCheckIntervalMs;
     this.clusterDefaults = Collections.unmodifiableMap(new TreeMap<>(b.clusterDefaults));
   }
 
@@ -136,6 +178,23 @@ public final class QuorumConfig {
   }
 
   /**
+   * {@code quorum.broker.session.timeout.ms}: a broker not heard from for this long is fenced,
+   * >= 100. Default {@value #DEFAULT_BROKER_SESSION_TIMEOUT_MS}. A new quorum leader gives every
+   * broker a full session before fencing anything.
+   */
+  public long brokerSessionTimeoutMs() {
+    return brokerSessionTimeoutMs;
+  }
+
+  /**
+   * {@code quorum.leader.imbalance.check.interval.ms}: period of the preferred-leader restore,
+   * >= 10. Default {@value #DEFAULT_LEADER_IMBALANCE_CHECK_INTERVAL_MS}.
+   */
+  public long leaderImbalanceCheckIntervalMs() {
+    return leaderImbalanceCheckIntervalMs;
+  }
+
+  /**
    * Cluster-wide defaults: topic config defaults (keys of {@code dev.brook.protocol.TopicConfig})
    * plus {@code num.partitions} (default 1) and {@code default.replication.factor} (default 1).
    */
@@ -157,7 +216,8 @@ public final class QuorumConfig {
   public String toString() {
     return "QuorumConfig{node.id=" + nodeId + ", quorum.address=" + quorumAddress() + ", quorum.voters=" + voters
         + ", data.dir=" + dataDir + ", snapshotThresholdEntries=" + snapshotThresholdEntries
-        + ", requestTimeoutMs=" + requestTimeoutMs + "}";
+        + ", requestTimeoutMs=" + requestTimeoutMs + ", brokerSessionTimeoutMs=" + brokerSessionTimeoutMs
+        + ", leaderImbalanceCheckIntervalMs=" + leaderImbalanceCheckIntervalMs + "}";
   }
 
   /** Mutable builder; {@link #build()} validates. */
@@ -168,6 +228,8 @@ public final class QuorumConfig {
     private Path dataDir;
     private long snapshotThresholdEntries = DEFAULT_SNAPSHOT_THRESHOLD_ENTRIES;
     private long requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS;
+    private long brokerSessionTimeoutMs = DEFAULT_BROKER_SESSION_TIMEOUT_MS;
+    private long leaderImbalanceCheckIntervalMs = DEFAULT_LEADER_IMBALANCE_CHECK_INTERVAL_MS;
     private Map<String, String> clusterDefaults = Map.of();
 
     private Builder() {}
@@ -202,6 +264,16 @@ public final class QuorumConfig {
       return this;
     }
 
+    public Builder brokerSessionTimeoutMs(long ms) {
+      this.brokerSessionTimeoutMs = ms;
+      return this;
+    }
+
+    public Builder leaderImbalanceCheckIntervalMs(long ms) {
+      this.leaderImbalanceCheckIntervalMs = ms;
+      return this;
+    }
+
     public Builder clusterDefaults(Map<String, String> defaults) {
       this.clusterDefaults = Map.copyOf(defaults);
       return this;
@@ -217,6 +289,13 @@ public final class QuorumConfig {
       }
       if (requestTimeoutMs < 1) {
         throw new IllegalArgumentException("quorum.request.timeout.ms must be >= 1, got " + requestTimeoutMs);
+      }
+      if (brokerSessionTimeoutMs < 100) {
+        throw new IllegalArgumentException("quorum.broker.session.timeout.ms must be >= 100, got " + brokerSessionTimeoutMs);
+      }
+      if (leaderImbalanceCheckIntervalMs < 10) {
+        throw new IllegalArgumentException("quorum.leader.imbalance.check.interval.ms must be >= 10, got "
+            + leaderImbalanceCheckIntervalMs);
       }
       List<Voter> vs = voters.isEmpty() ? List.of(new Voter(nodeId, address.host, address.port)) : voters;
       Set<Integer> ids = new HashSet<>();

@@ -78,7 +78,7 @@ final class RaftMetadataClient implements MetadataClient {
   }
 
   @Override
-  public CompletableFuture<Void> registerBroker(int nodeId, String address, String rack) {
+  public CompletableFuture<Long> registerBroker(int nodeId, String address, String rack) {
     if (nodeId < 0) return CompletableFuture.failedFuture(new IllegalArgumentException("nodeId must be >= 0, got " + nodeId));
     if (address == null || address.isBlank()) {
       return CompletableFuture.failedFuture(new IllegalArgumentException("broker " + nodeId + " needs an address"));
@@ -87,7 +87,32 @@ final class RaftMetadataClient implements MetadataClient {
         .setRegisterBroker(RegisterBrokerRequest.newBuilder().setNodeId(nodeId).setAddress(address)
             .setRack(rack == null ? "" : rack))
         .build();
-    return write(req).thenApply(r -> null);
+    return write(req).thenApply(r -> parse(r, dev.brook.quorum.proto.RegisterBrokerReply::parseFrom).getBrokerEpoch());
+  }
+
+  @Override
+  public CompletableFuture<HeartbeatResult> heartbeat(int nodeId, long brokerEpoch, boolean wantShutdown) {
+    return CompletableFuture.failedFuture(new UnsupportedOperationException("step 2"));
+  }
+
+  @Override
+  public CompletableFuture<AlterPartitionResult> alterPartition(AlterPartitionRequest request) {
+    return CompletableFuture.failedFuture(new UnsupportedOperationException("step 2"));
+  }
+
+  @Override
+  public CompletableFuture<dev.brook.proto.v1.ElectLeadersResponse> electLeaders(dev.brook.proto.v1.ElectLeadersRequest request) {
+    return CompletableFuture.failedFuture(new UnsupportedOperationException("step 2"));
+  }
+
+  @Override
+  public CompletableFuture<java.util.Map<Integer, Long>> heartbeatAgesMs() {
+    return CompletableFuture.failedFuture(new UnsupportedOperationException("step 2"));
+  }
+
+  @Override
+  public void close() {
+    // Closed with its MetadataQuorum.
   }
 
   /** Sends a write and completes once this node applied it. Used by the controller too. */

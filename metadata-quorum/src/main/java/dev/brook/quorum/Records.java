@@ -37,11 +37,12 @@ final class Records {
   }
 
   static PartitionImage toPartitionImage(PartitionRecord p) {
-    return new PartitionImage(p.getPartition(), p.getLeaderId(), p.getLeaderEpoch(), p.getReplicasList(), p.getIsrList());
+    return new PartitionImage(p.getPartition(), p.getLeaderId(), p.getLeaderEpoch(), p.getReplicasList(), p.getIsrList(),
+        p.getPartitionEpoch());
   }
 
   static BrokerImage toBrokerImage(BrokerRecord b) {
-    return new BrokerImage(b.getNodeId(), b.getAddress(), b.getRack(), b.getFenced(), b.getBrokerEpoch());
+    return new BrokerImage(b.getNodeId(), b.getAddress(), b.getRack(), b.getFenced(), b.getBrokerEpoch(), b.getShuttingDown());
   }
 
   static Error error(ErrorCode code, String message) {
