@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
         ProduceCommand.class,
         ConsumeCommand.class,
         PerfCommand.class,
+        ClusterCommand.class,
         CommandLine.HelpCommand.class
     })
 public final class BrookCli implements Runnable {

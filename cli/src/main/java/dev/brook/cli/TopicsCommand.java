@@ -25,7 +25,8 @@ import picocli.CommandLine.Model.CommandSpec;
         TopicsCommand.Create.class,
         TopicsCommand.ListTopics.class,
         TopicsCommand.Describe.class,
-        TopicsCommand.Delete.class
+        TopicsCommand.Delete.class,
+        TopicsCommand.ElectLeaders.class
     })
 final class TopicsCommand implements Runnable {
   @Spec
@@ -34,7 +35,7 @@ final class TopicsCommand implements Runnable {
   @Override
   public void run() {
     throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-        "a subcommand is required: create, list, describe or delete");
+        "a subcommand is required: create, list, describe, delete or elect-leaders");
   }
 
   /** Opens an Admin client for one subcommand and closes it afterwards. */
@@ -191,6 +192,59 @@ final class TopicsCommand implements Runnable {
         throw e;
       }
       out.println("Deleted topic " + topic + ".");
+      return 0;
+    }
+  }
+
+  @Command(name = "elect-leaders", description = {
+      "Move leadership back to each partition's preferred replica (the first in its replica list)",
+      "where that replica is alive and in sync. Default: every partition of the cluster."})
+  static final class ElectLeaders extends AdminCommand {
+    @Option(names = "--topic", description = "Only this topic.")
+    String topic;
+
+    @Option(names = "--partition", description = "Only this partition (needs --topic).")
+    Integer partition;
+
+    @Mixin
+    OutputFormat output;
+
+    @Override
+    int run(Admin admin, PrintWriter out) {
+      if (partition != null && topic == null) throw new Failures.CliException("--partition needs --topic");
+      Map<String, List<Integer>> wanted = new LinkedHashMap<>();
+      if (topic != null) wanted.put(topic, partition == null ? List.of() : List.of(partition));
+      List<dev.brook.client.ElectionResult> results = admin.electLeaders(wanted).join();
+      int failed = 0;
+      List<Map<String, Object>> json = new ArrayList<>();
+      for (dev.brook.client.ElectionResult r : results) {
+        boolean ok = r.error() == ErrorCode.NONE || r.error() == ErrorCode.ELECTION_NOT_NEEDED;
+        if (!ok) failed++;
+        if (output.json()) {
+          Map<String, Object> m = new LinkedHashMap<>();
+          m.put("topic", r.partition().topic());
+          m.put("partition", r.partition().partition());
+          m.put("result", r.error().name());
+          m.put("leader", r.leaderId());
+          m.put("leaderEpoch", r.leaderEpoch());
+          json.add(m);
+        } else if (r.error() == ErrorCode.NONE) {
+          out.println("Elected broker " + r.leaderId() + " for " + r.partition().topic() + "-" + r.partition().partition()
+              + " (leader epoch " + r.leaderEpoch() + ").");
+        } else if (!ok) {
+          out.println("Could not elect the preferred leader for " + r.partition().topic() + "-"
+              + r.partition().partition() + ": " + r.error() + (r.message().isEmpty() ? "" : " " + r.message()));
+        }
+      }
+      if (output.json()) {
+        out.println(OutputFormat.toJson(json));
+      } else if (failed == 0) {
+        out.println("Every partition is led by its preferred replica.");
+      }
+      out.flush();
+      if (failed > 0) {
+        throw new Failures.CliException(failed + " partition(s) could not be moved to their preferred leader");
+      }
       return 0;
     }
   }

@@ -167,6 +167,26 @@ public final class Admin implements AutoCloseable {
   }
 
   /** The cluster id, brokers and metadata quorum. */
+  /**
+   * Moves leadership of the given partitions (every partition when {@code partitions} is empty;
+   * every partition of a topic when its list is empty) back to their preferred replica. Completes
+   * with one result per partition; ELECTION_NOT_NEEDED and PREFERRED_LEADER_NOT_AVAILABLE are
+   * results, not failures.
+   */
+  public CompletableFuture<List<ElectionResult>> electLeaders(Map<String, List<Integer>> partitions) {
+    dev.brook.proto.v1.ElectLeadersRequest.Builder req = dev.brook.proto.v1.ElectLeadersRequest.newBuilder();
+    partitions.forEach((topic, ps) -> req.addPartitions(
+        dev.brook.proto.v1.TopicPartitions.newBuilder().setTopic(topic).addAllPartitions(ps)));
+    return call(stub -> stub.electLeaders(req.build())).thenApply(r -> {
+      List<ElectionResult> out = new ArrayList<>();
+      for (dev.brook.proto.v1.ElectLeaderResult e : r.getResultsList()) {
+        out.add(new ElectionResult(new TopicPartition(e.getTopic(), e.getPartition()), e.getError().getCode(),
+            e.getError().getMessage(), e.getLeaderId(), e.getLeaderEpoch()));
+      }
+      return out;
+    });
+  }
+
   public CompletableFuture<ClusterDescription> describeCluster() {
     return call(stub -> stub.describeCluster(DescribeClusterRequest.getDefaultInstance())).thenApply(Admin::toCluster);
   }
@@ -174,7 +194,8 @@ public final class Admin implements AutoCloseable {
   private static ClusterDescription toCluster(DescribeClusterResponse r) {
     List<BrokerNode> brokers = new ArrayList<>();
     for (BrokerMetadata b : r.getBrokersList()) {
-      brokers.add(new BrokerNode(b.getNodeId(), b.getAddress(), b.getRack(), b.getFenced()));
+      brokers.add(new BrokerNode(b.getNodeId(), b.getAddress(), b.getRack(), b.getFenced(), b.getBrokerEpoch(),
+          b.getShuttingDown(), b.getLastHeartbeatAgeMs()));
     }
     Map<Integer, String> voters = new LinkedHashMap<>();
     for (QuorumVoter v : r.getQuorum().getVotersList()) voters.put(v.getNodeId(), v.getAddress());
