@@ -22,6 +22,17 @@ final class NodeRunner {
       node.close();
       stopped.countDown();
     }, "brook-shutdown"));
+    if (!node.ready().isDone()) {
+      out.println("Brook node " + config.nodeId() + " started; waiting for the metadata quorum ("
+          + (config.voters().size() / 2 + 1) + " of " + config.voters().size() + " voters must be up) ...");
+      out.flush();
+    }
+    try {
+      node.ready().join();
+    } catch (java.util.concurrent.CompletionException e) {
+      stopped.await();
+      return 0;
+    }
     if (node.brokerAddress() != null) {
       out.println("Brook node " + config.nodeId() + " is ready: broker listening on " + node.brokerAddress()
           + ", data in " + config.dataDir().toAbsolutePath().normalize());

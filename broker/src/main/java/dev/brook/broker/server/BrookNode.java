@@ -18,6 +18,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -39,6 +40,9 @@ public final class BrookNode implements AutoCloseable {
 
   private final NodeConfig config;
   private MetadataQuorum quorum;
+  private MetadataClient remoteMetadata;
+  private BrokerLifecycle lifecycle;
+  private final CompletableFuture<Void> ready = new CompletableFuture<>();
   private ReplicaManager replicas;
   private Server server;
   private HealthStatusManager health;
@@ -63,18 +67,21 @@ public final class BrookNode implements AutoCloseable {
   }
 
   private void startAll() throws IOException {
+    MetadataClient metadata = null;
     if (config.hasRole(NodeConfig.Role.QUORUM)) {
       quorum = MetadataQuorum.start(quorumConfig());
+      metadata = quorum.client();
       LOG.info("metadata quorum peer {} listening on {}:{}", config.nodeId(), config.quorumAddress().host(), quorum.port());
     }
     if (!config.hasRole(NodeConfig.Role.BROKER)) {
+      ready.complete(null);
       return;
     }
-    if (quorum == null) {
-      throw new ConfigException(NodeConfig.ROLES + "=broker without quorum is not supported yet: "
-          + "run brokers as roles=quorum,broker");
+    if (metadata == null) {
+      remoteMetadata = MetadataQuorum.connect(new QuorumConfig.ClientConfig(quorumVoters(),
+          config.quorumRequestTimeoutMs(), config.nodeId()));
+      metadata = remoteMetadata;
     }
-    MetadataClient metadata = quorum.client();
     scheduler = Executors.newScheduledThreadPool(1, daemon("brook-scheduler"));
     fetchExecutor = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()),
         daemon("brook-fetch"));
@@ -99,32 +106,67 @@ public final class BrookNode implements AutoCloseable {
     }
     server = builder.build().start();
     brokerAddress = address.host() + ":" + server.getPort();
-    try {
-      metadata.registerBroker(config.nodeId(), brokerAddress, config.rack())
-          .get(config.quorumRequestTimeoutMs(), TimeUnit.MILLISECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IOException("interrupted while registering with the metadata quorum", e);
-    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-      throw new IOException("cannot register broker " + config.nodeId() + " with the metadata quorum: "
-          + (e.getCause() != null ? e.getCause().getMessage() : "timed out"), e);
+    health.setStatus("", ServingStatus.NOT_SERVING);
+    LOG.info("broker {} listening on {}; registering with the metadata quorum", config.nodeId(), brokerAddress);
+
+    lifecycle = new BrokerLifecycle(metadata, config.nodeId(), brokerAddress, config.rack(),
+        config.heartbeatIntervalMs(), scheduler);
+    lifecycle.ready().thenRun(() -> {
+      health.setStatus("", ServingStatus.SERVING);
+      for (ServerServiceDefinition s : services) {
+        health.setStatus(s.getServiceDescriptor().getName(), ServingStatus.SERVING);
+      }
+      ready.complete(null);
+    });
+    lifecycle.start();
+    if (config.voters().size() == 1 && quorum != null) {
+      // A single-node cluster has everything it needs: return once it can serve.
+      awaitReady(config.quorumRequestTimeoutMs());
     }
-    health.setStatus("", ServingStatus.SERVING);
-    for (ServerServiceDefinition s : services) {
-      health.setStatus(s.getServiceDescriptor().getName(), ServingStatus.SERVING);
-    }
-    LOG.info("broker {} listening on {}", config.nodeId(), brokerAddress);
   }
 
-  private QuorumConfig quorumConfig() {
+  /** Waits until the broker is registered and unfenced (or, without the broker role, at once). */
+  public void awaitReady(long timeoutMs) throws IOException {
+    try {
+      ready.get(timeoutMs, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while waiting for the metadata quorum", e);
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      throw new IOException("broker " + config.nodeId() + " was not admitted by the metadata quorum within "
+          + timeoutMs + " ms", e);
+    }
+  }
+
+  /**
+   * Completes when the node can serve: its broker is registered and unfenced. A node of a
+   * multi-voter cluster starts before the quorum has a majority, so this may take until enough
+   * voters are up.
+   */
+  public CompletableFuture<Void> ready() {
+    return ready;
+  }
+
+  /** This broker's epoch from its latest registration, or -1. */
+  public long brokerEpoch() {
+    return lifecycle == null ? -1 : lifecycle.brokerEpoch();
+  }
+
+  private List<QuorumConfig.Voter> quorumVoters() {
     List<QuorumConfig.Voter> voters = new ArrayList<>();
     for (NodeConfig.Voter v : config.voters()) {
       voters.add(new QuorumConfig.Voter(v.id(), v.host(), v.port()));
     }
+    return voters;
+  }
+
+  private QuorumConfig quorumConfig() {
     return QuorumConfig.builder()
         .nodeId(config.nodeId())
         .quorumAddress(config.quorumAddress().toString())
-        .voters(voters)
+        .voters(quorumVoters())
+        .brokerSessionTimeoutMs(config.sessionTimeoutMs())
+        .leaderImbalanceCheckIntervalMs(config.leaderImbalanceCheckIntervalMs())
         .dataDir(config.dataDir())
         .snapshotThresholdEntries(config.quorumSnapshotThreshold())
         .requestTimeoutMs(config.quorumRequestTimeoutMs())
@@ -171,6 +213,12 @@ public final class BrookNode implements AutoCloseable {
 
   @Override
   public synchronized void close() {
+    if (lifecycle != null) {
+      // Hand leaderships to other replicas while clients can still be told where they went.
+      lifecycle.controlledShutdown(config.controlledShutdownTimeoutMs());
+      lifecycle.stop();
+    }
+    ready.completeExceptionally(new IllegalStateException("node " + config.nodeId() + " stopped"));
     if (health != null) health.enterTerminalState();
     if (server != null) {
       server.shutdown();
@@ -187,6 +235,7 @@ public final class BrookNode implements AutoCloseable {
     if (scheduler != null) scheduler.shutdownNow();
     if (fetchExecutor != null) fetchExecutor.shutdownNow();
     if (replicas != null) replicas.close();
+    if (remoteMetadata != null) remoteMetadata.close();
     if (quorum != null) quorum.close();
     LOG.info("node {} stopped", config.nodeId());
   }

@@ -13,6 +13,8 @@ import dev.brook.proto.v1.DescribeClusterRequest;
 import dev.brook.proto.v1.DescribeClusterResponse;
 import dev.brook.proto.v1.DescribeTopicsRequest;
 import dev.brook.proto.v1.DescribeTopicsResponse;
+import dev.brook.proto.v1.ElectLeadersRequest;
+import dev.brook.proto.v1.ElectLeadersResponse;
 import dev.brook.proto.v1.ErrorCode;
 import dev.brook.proto.v1.ListTopicsRequest;
 import dev.brook.proto.v1.ListTopicsResponse;
@@ -139,11 +141,33 @@ public final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBas
   public void describeCluster(DescribeClusterRequest request, StreamObserver<DescribeClusterResponse> out) {
     MetadataImage image = image(out);
     if (image == null) return;
-    reply(out, DescribeClusterResponse.newBuilder()
-        .setClusterId(image.clusterId() == null ? "" : image.clusterId())
-        .addAllBrokers(MetadataViews.brokers(image))
-        .setQuorum(quorum.status())
-        .build());
+    // Lease ages live in the quorum leader's memory; without them the rest is still worth answering.
+    quorum.heartbeatAgesMs()
+        .completeOnTimeout(Map.of(), APPLY_WAIT_MS, TimeUnit.MILLISECONDS)
+        .exceptionally(e -> Map.of())
+        .thenAccept(ages -> {
+          DescribeClusterResponse.Builder b = DescribeClusterResponse.newBuilder()
+              .setClusterId(image.clusterId() == null ? "" : image.clusterId())
+              .setQuorum(quorum.status());
+          for (dev.brook.proto.v1.BrokerMetadata broker : MetadataViews.brokers(image)) {
+            Long age = ages.get(broker.getNodeId());
+            b.addBrokers(broker.toBuilder().setLastHeartbeatAgeMs(age == null ? -1 : age));
+          }
+          reply(out, b.build());
+        });
+  }
+
+  @Override
+  public void electLeaders(ElectLeadersRequest request, StreamObserver<ElectLeadersResponse> out) {
+    quorum.electLeaders(request).whenComplete((response, e) -> {
+      if (e == null) {
+        reply(out, response);
+        return;
+      }
+      dev.brook.proto.v1.Error error = quorumError(e);
+      out.onError(io.grpc.Status.UNAVAILABLE.withDescription(error.getCode() + ": " + error.getMessage())
+          .asRuntimeException());
+    });
   }
 
   private MetadataImage image(StreamObserver<?> out) {

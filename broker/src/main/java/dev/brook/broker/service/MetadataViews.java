@@ -18,7 +18,8 @@ final class MetadataViews {
 
   static BrokerMetadata broker(BrokerImage b) {
     return BrokerMetadata.newBuilder().setNodeId(b.nodeId()).setAddress(b.address())
-        .setRack(b.rack() == null ? "" : b.rack()).setFenced(b.fenced()).build();
+        .setRack(b.rack() == null ? "" : b.rack()).setFenced(b.fenced()).setBrokerEpoch(b.brokerEpoch())
+        .setShuttingDown(b.shuttingDown()).setLastHeartbeatAgeMs(-1).build();
   }
 
   static List<BrokerMetadata> brokers(MetadataImage image) {
@@ -33,7 +34,8 @@ final class MetadataViews {
     TopicMetadata.Builder b = TopicMetadata.newBuilder().setName(t.name()).setTopicId(t.topicId());
     for (PartitionImage p : t.partitions()) {
       b.addPartitions(PartitionMetadata.newBuilder().setPartition(p.partition()).setLeaderId(p.leaderId())
-          .setLeaderEpoch(p.leaderEpoch()).addAllReplicas(p.replicas()).addAllIsr(p.isr()));
+          .setLeaderEpoch(p.leaderEpoch()).addAllReplicas(p.replicas()).addAllIsr(p.isr())
+          .setPartitionEpoch(p.partitionEpoch()));
     }
     return b.build();
   }
