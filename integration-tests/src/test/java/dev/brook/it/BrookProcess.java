@@ -20,26 +20,34 @@ final class BrookProcess implements AutoCloseable {
   private static final Pattern READY = Pattern.compile("broker listening on (\\S+),");
 
   private final Process process;
-  private final String brokerAddress;
+  private volatile String brokerAddress;
 
-  private BrookProcess(Process process, String brokerAddress) {
+  private BrookProcess(Process process, CompletableFuture<String> ready) {
     this.process = process;
-    this.brokerAddress = brokerAddress;
+    this.ready = ready;
   }
 
   /** Starts {@code brook dev --port 0 --data-dir dataDir} and waits until it is ready. */
   static BrookProcess startDev(Path dataDir) throws IOException, InterruptedException {
+    return start("dev", "--port", "0", "--data-dir", dataDir.toString()).awaitReady();
+  }
+
+  /** Starts {@code brook server --config file}; call {@link #awaitReady()} (the quorum needs a majority). */
+  static BrookProcess startServer(Path configFile) throws IOException {
+    return start("server", "--config", configFile.toString());
+  }
+
+  private final CompletableFuture<String> ready;
+
+  private static BrookProcess start(String... args) throws IOException {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.add("-Xmx512m");
+    cmd.add("-Xmx384m");
+    cmd.add("-XX:TieredStopAtLevel=1");
     cmd.add("-cp");
     cmd.add(System.getProperty("java.class.path"));
     cmd.add("dev.brook.cli.BrookCli");
-    cmd.add("dev");
-    cmd.add("--port");
-    cmd.add("0");
-    cmd.add("--data-dir");
-    cmd.add(dataDir.toString());
+    cmd.addAll(List.of(args));
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     CompletableFuture<String> ready = new CompletableFuture<>();
     StringBuilder output = new StringBuilder();
@@ -56,15 +64,21 @@ final class BrookProcess implements AutoCloseable {
       } catch (IOException e) {
         // The process died; the wait below reports it.
       }
-      ready.completeExceptionally(new IllegalStateException("brook dev exited before it was ready:\n" + output));
+      ready.completeExceptionally(new IllegalStateException("brook exited before it was ready:\n" + output));
     }, "brook-process-output");
     reader.setDaemon(true);
     reader.start();
+    return new BrookProcess(p, ready);
+  }
+
+  /** Waits until the node printed that its broker is ready, and returns this. */
+  BrookProcess awaitReady() throws InterruptedException {
     try {
-      return new BrookProcess(p, ready.get(60, TimeUnit.SECONDS));
-    } catch (Exception e) {
-      p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-      throw new IllegalStateException("brook dev did not become ready: " + e.getMessage(), e);
+      brokerAddress = ready.get(90, TimeUnit.SECONDS);
+      return this;
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      kill9();
+      throw new IllegalStateException("brook did not become ready: " + e.getMessage(), e);
     }
   }
 
@@ -73,18 +87,25 @@ final class BrookProcess implements AutoCloseable {
   }
 
   /** SIGKILL: no shutdown hook runs, nothing is flushed by the JVM. */
-  void kill9() throws InterruptedException {
+  void kill9() {
     process.destroyForcibly();
-    process.waitFor(30, TimeUnit.SECONDS);
+    try {
+      process.waitFor(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
+  /** SIGTERM (controlled shutdown), then SIGKILL if it does not exit within 30 s. */
   @Override
-  public void close() throws InterruptedException {
-    if (process.isAlive()) {
-      process.destroy();
-      if (!process.waitFor(20, TimeUnit.SECONDS)) {
-        kill9();
-      }
+  public void close() {
+    if (!process.isAlive()) return;
+    process.destroy();
+    try {
+      if (!process.waitFor(30, TimeUnit.SECONDS)) kill9();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      kill9();
     }
   }
 }

@@ -1,0 +1,176 @@
+package dev.brook.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.brook.client.Admin;
+import dev.brook.client.Consumer;
+import dev.brook.client.ConsumerConfig;
+import dev.brook.client.ConsumerRecord;
+import dev.brook.client.NewTopic;
+import dev.brook.client.PartitionInfo;
+import dev.brook.client.Producer;
+import dev.brook.client.ProducerConfig;
+import dev.brook.client.ProducerRecord;
+import dev.brook.client.TopicDescription;
+import dev.brook.client.TopicPartition;
+import dev.brook.client.serialization.Serdes;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Three separate node processes (quorum and broker each), as an operator runs them from config
+ * files: replicas and leaders spread over the brokers; kill -9 of the broker leading partition 0
+ * moves its leadership to another in-sync replica with a higher epoch; producing and consuming
+ * through a surviving node keeps working and loses no acknowledged record; the killed node comes
+ * back and takes its preferred leaderships back.
+ */
+@Timeout(value = 240, unit = TimeUnit.SECONDS)
+class ThreeNodeProcessClusterTest {
+  @TempDir
+  Path dir;
+
+  private final BrookProcess[] nodes = new BrookProcess[3];
+  private final Path[] configs = new Path[3];
+
+  @AfterEach
+  void stopAll() {
+    for (BrookProcess n : nodes) {
+      if (n != null) n.kill9();
+    }
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  private void writeConfigs() throws IOException {
+    int[] brokerPorts = new int[3];
+    int[] quorumPorts = new int[3];
+    for (int i = 0; i < 3; i++) {
+      brokerPorts[i] = freePort();
+      quorumPorts[i] = freePort();
+    }
+    String voters = "1@127.0.0.1:" + quorumPorts[0] + ",2@127.0.0.1:" + quorumPorts[1] + ",3@127.0.0.1:" + quorumPorts[2];
+    for (int i = 0; i < 3; i++) {
+      configs[i] = dir.resolve("node" + (i + 1) + ".properties");
+      Files.writeString(configs[i], String.join("\n",
+          "node.id=" + (i + 1),
+          "roles=quorum,broker",
+          "broker.address=127.0.0.1:" + brokerPorts[i],
+          "quorum.address=127.0.0.1:" + quorumPorts[i],
+          "quorum.voters=" + voters,
+          "data.dir=" + dir.resolve("data" + (i + 1)),
+          "min.insync.replicas=2",
+          "leader.imbalance.check.interval.ms=1000",
+          ""));
+    }
+  }
+
+  @Test
+  void leaderFailoverKeepsAcknowledgedRecordsAndServesThroughSurvivors() throws Exception {
+    writeConfigs();
+    for (int i = 0; i < 3; i++) nodes[i] = BrookProcess.startServer(configs[i]);
+    for (BrookProcess n : nodes) n.awaitReady();
+    String all = nodes[0].brokerAddress() + "," + nodes[1].brokerAddress() + "," + nodes[2].brokerAddress();
+
+    try (Admin admin = Admin.create(all)) {
+      admin.createTopics(List.of(new NewTopic("r", 6, 3, Map.of()))).all().get(60, TimeUnit.SECONDS);
+      TopicDescription r = describe(admin);
+      Map<Integer, Long> leadersPerBroker = r.partitions().stream()
+          .collect(Collectors.groupingBy(PartitionInfo::leaderId, Collectors.counting()));
+      assertThat(leadersPerBroker).as("leaders spread evenly").containsOnlyKeys(1, 2, 3).containsValues(2L);
+
+      Map<String, long[]> acked = produce(all, "before", 3000);
+
+      PartitionInfo p0 = r.partitions().get(0);
+      int victim = p0.leaderId();
+      nodes[victim - 1].kill9();
+      nodes[victim - 1] = null;
+      String survivors = List.of(1, 2, 3).stream().filter(id -> id != victim)
+          .map(id -> nodes[id - 1].brokerAddress()).collect(Collectors.joining(","));
+
+      try (Admin viaSurvivor = Admin.create(survivors)) {
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
+          PartitionInfo now = describe(viaSurvivor).partitions().get(0);
+          assertThat(now.leaderId()).isNotEqualTo(victim).isPositive();
+          assertThat(now.leaderEpoch()).isGreaterThan(p0.leaderEpoch());
+        });
+      }
+      acked.putAll(produce(survivors, "after", 3000));
+      assertAllPresent(survivors, acked);
+
+      nodes[victim - 1] = BrookProcess.startServer(configs[victim - 1]).awaitReady();
+      await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+        for (PartitionInfo p : describe(admin).partitions()) {
+          assertThat(p.isr()).as("ISR of partition %d", p.partition()).hasSize(3);
+          assertThat(p.leaderId()).as("preferred leader of partition %d", p.partition()).isEqualTo(p.replicas().get(0));
+        }
+      });
+      assertAllPresent(nodes[victim - 1].brokerAddress(), acked);
+    }
+  }
+
+  private static TopicDescription describe(Admin admin) throws Exception {
+    return admin.describeTopics(List.of("r")).get(30, TimeUnit.SECONDS).get("r");
+  }
+
+  /** Sends {@code n} keyed records with acks=all and returns value -> {partition, offset}. */
+  private static Map<String, long[]> produce(String bootstrap, String prefix, int n) throws Exception {
+    Map<String, long[]> acked = new HashMap<>();
+    ProducerConfig pc = ProducerConfig.builder().bootstrapServers(bootstrap).acks("all").lingerMs(2).build();
+    try (Producer<String, String> producer = new Producer<>(pc, Serdes.stringSerializer(), Serdes.stringSerializer())) {
+      List<java.util.concurrent.CompletableFuture<dev.brook.client.RecordMetadata>> sends = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        sends.add(producer.send(new ProducerRecord<>("r", "k" + (i % 60), prefix + i)));
+      }
+      for (int i = 0; i < n; i++) {
+        dev.brook.client.RecordMetadata md = sends.get(i).get(60, TimeUnit.SECONDS);
+        acked.put(prefix + i, new long[] {md.partition(), md.offset()});
+      }
+    }
+    return acked;
+  }
+
+  /** Reads the whole topic through {@code bootstrap}: every acknowledged record is where it was acknowledged. */
+  private static void assertAllPresent(String bootstrap, Map<String, long[]> acked) {
+    ConsumerConfig cc = ConsumerConfig.builder().bootstrapServers(bootstrap).autoOffsetReset("earliest")
+        .maxPollRecords(5000).build();
+    try (Consumer<String, String> consumer = new Consumer<>(cc, Serdes.stringDeserializer(), Serdes.stringDeserializer())) {
+      List<TopicPartition> tps = new ArrayList<>();
+      for (int p = 0; p < 6; p++) tps.add(new TopicPartition("r", p));
+      consumer.assign(tps);
+      consumer.seekToBeginning(tps);
+      Map<String, long[]> found = new HashMap<>();
+      Set<String> missing = new HashSet<>(acked.keySet());
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (!missing.isEmpty() && System.nanoTime() < deadline) {
+        for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(500))) {
+          found.put(r.value(), new long[] {r.partition(), r.offset()});
+          missing.remove(r.value());
+        }
+      }
+      assertThat(missing).as("acknowledged records missing").isEmpty();
+      for (Map.Entry<String, long[]> e : acked.entrySet()) {
+        assertThat(found.get(e.getKey())).as("position of %s", e.getKey()).containsExactly(e.getValue());
+      }
+    }
+  }
+}
