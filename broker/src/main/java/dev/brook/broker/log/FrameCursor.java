@@ -32,6 +32,7 @@ final class FrameCursor {
   int frameSize;
   long baseOffset;
   int recordCount;
+  int leaderEpoch;
   long maxTimestamp;
 
   static FrameCursor forThisThread() {
@@ -82,6 +83,7 @@ final class FrameCursor {
     frameSize = (int) size;
     baseOffset = block.getLong(m + StoredBatch.BASE_OFFSET_POS);
     recordCount = block.getInt(m + StoredBatch.RECORD_COUNT_POS);
+    leaderEpoch = block.getInt(m + StoredBatch.LEADER_EPOCH_POS);
     maxTimestamp = block.getLong(m + StoredBatch.MAX_TIMESTAMP_POS);
     if (recordCount < 1) throw new FrameFormatException("record count " + recordCount + " at position " + pos);
     return true;

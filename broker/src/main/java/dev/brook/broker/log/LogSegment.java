@@ -201,10 +201,31 @@ final class LogSegment {
     while (remaining > 0) {
       remaining -= writeChannel.write(sources);
     }
+    appended(batchBase, batch.getRecordCount(), batch.getMaxTimestamp(), frameSize, indexIntervalBytes);
+  }
 
+  /**
+   * Writes stored frames exactly as a leader sent them (offsets and epochs already assigned, see
+   * {@link PartitionLog#appendAsFollower}): frames {@code from} (inclusive) to {@code to}
+   * (exclusive) of {@code frames}, in one write of the contiguous bytes. Not visible to readers
+   * until {@link #publish()}.
+   */
+  void appendFrames(StoredFrames frames, int from, int to, int indexIntervalBytes) throws IOException {
+    ByteBuffer run = frames.bytes().duplicate();
+    run.limit(frames.position(to - 1) + frames.size(to - 1)).position(frames.position(from));
+    while (run.hasRemaining()) {
+      writeChannel.write(run);
+    }
+    for (int i = from; i < to; i++) {
+      appended(frames.baseOffset(i), frames.recordCount(i), frames.maxTimestamp(i), frames.size(i), indexIntervalBytes);
+    }
+  }
+
+  /** Writer bookkeeping after a frame was written at {@link #writePosition}: indexes, timestamps, end. */
+  private void appended(long batchBase, int recordCount, long batchMaxTimestamp, long frameSize, int indexIntervalBytes)
+      throws IOException {
     long position = writePosition;
     int rel = (int) (batchBase - baseOffset);
-    long batchMaxTimestamp = batch.getMaxTimestamp();
     if (position == 0) firstBatchMaxTimestamp = batchMaxTimestamp;
     if (batchMaxTimestamp > maxTimestamp || position == 0) {
       maxTimestamp = batchMaxTimestamp;
@@ -217,7 +238,7 @@ final class LogSegment {
     }
     bytesSinceIndexEntry += frameSize;
     writePosition = position + frameSize;
-    endOffset = batchBase + batch.getRecordCount();
+    endOffset = batchBase + recordCount;
   }
 
   /** Makes everything written so far visible to readers. */

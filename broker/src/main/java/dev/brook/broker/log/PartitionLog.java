@@ -48,6 +48,16 @@ import org.slf4j.LoggerFactory;
  *       (lower log end, segment size, index counts), then bumps {@code truncations}, then changes
  *       files; a reader that saw a different generation before and after its read retries, so no
  *       reader returns bytes from a range that was cut and rewritten.
+ *   <li><b>Leader epochs.</b> The {@link LeaderEpochHistory} says where each leader epoch
+ *       starts. Its entry for an epoch is persisted before the first batch of that epoch is
+ *       written (by {@link #append} as leader, {@link #appendAsFollower} as follower, or
+ *       {@link #assignEpoch} when this replica takes over), it is truncated together with the
+ *       log, and it is validated (or rebuilt from the batch headers) on open.
+ *   <li><b>Leaders and followers write differently.</b> A leader's {@link #append} assigns offsets
+ *       and stamps its epoch; a follower's {@link #appendAsFollower} takes frames whose offsets
+ *       and epochs the leader assigned and writes them byte for byte. Both follow the same
+ *       rolling and flushing rules; the owner ({@code Partition}) makes sure only one of them is
+ *       used at a time.
  * </ul>
  */
 public final class PartitionLog implements Closeable {
@@ -58,6 +68,7 @@ public final class PartitionLog implements Closeable {
   private final LongSupplier clockMs;
   private final ConcurrentSkipListMap<Long, LogSegment> segments = new ConcurrentSkipListMap<>();
   private final ReentrantLock writeLock = new ReentrantLock();
+  private final LeaderEpochHistory epochs;
   private volatile LogConfig config;
   private volatile long logStartOffset;
   private volatile long logEndOffset;
@@ -71,8 +82,10 @@ public final class PartitionLog implements Closeable {
   private long oldestUnflushedMs = -1;
   private boolean failed;
 
-  private PartitionLog(Path dir, LogConfig config, LongSupplier clockMs, List<LogSegment> recovered) {
+  private PartitionLog(Path dir, LogConfig config, LongSupplier clockMs, List<LogSegment> recovered,
+      LeaderEpochHistory epochs) {
     this.dir = dir;
+    this.epochs = epochs;
     this.config = config;
     this.clockMs = clockMs;
     for (LogSegment s : recovered) segments.put(s.baseOffset, s);
@@ -88,9 +101,11 @@ public final class PartitionLog implements Closeable {
    */
   public static PartitionLog open(Path dir, LogConfig config, LongSupplier clockMs) throws IOException {
     List<LogSegment> recovered = SegmentRecovery.recover(dir, config);
+    LeaderEpochHistory epochs;
     try {
       recovered.get(recovered.size() - 1).openForAppend();
-    } catch (IOException e) {
+      epochs = recoverEpochs(dir, recovered);
+    } catch (IOException | RuntimeException e) {
       for (LogSegment s : recovered) {
         try {
           s.close();
@@ -100,7 +115,56 @@ public final class PartitionLog implements Closeable {
       }
       throw e;
     }
-    return new PartitionLog(dir, config, clockMs, recovered);
+    return new PartitionLog(dir, config, clockMs, recovered, epochs);
+  }
+
+  /**
+   * Loads the epoch history and fits it to the recovered segments: entries beyond the log end
+   * (written before a tail that was lost) are dropped, the first is moved up to the log start.
+   * When the file is missing or invalid, or older than the last batch's epoch (which the write
+   * order rules out unless the file was tampered with), it is rebuilt from the batch headers.
+   */
+  private static LeaderEpochHistory recoverEpochs(Path dir, List<LogSegment> segments) throws IOException {
+    long start = segments.get(0).baseOffset;
+    long end = segments.get(segments.size() - 1).endOffset();
+    LeaderEpochHistory loaded = LeaderEpochHistory.load(dir);
+    if (loaded != null) {
+      loaded.truncateFromEnd(end);
+      loaded.truncateFromStart(start);
+      int lastBatchEpoch = lastBatchEpoch(segments);
+      boolean fits = end == start
+          || (!loaded.entries().isEmpty() && loaded.entries().get(0).startOffset() == start
+              && loaded.latestEpoch() == lastBatchEpoch);
+      if (fits) return loaded;
+      LOG.warn("Log {}: {} does not match the log (last batch epoch {}); rebuilding it", dir, loaded, lastBatchEpoch);
+    }
+    List<LeaderEpochHistory.Entry> seen = new ArrayList<>();
+    int last = -1;
+    for (LogSegment s : segments) {
+      FrameCursor cursor = new FrameCursor().reset(s.readChannel(), s.size());
+      for (boolean more = cursor.load(0); more; more = cursor.next()) {
+        if (cursor.leaderEpoch > last) {
+          seen.add(new LeaderEpochHistory.Entry(cursor.leaderEpoch, cursor.baseOffset));
+          last = cursor.leaderEpoch;
+        }
+      }
+    }
+    return LeaderEpochHistory.rebuilt(dir, seen);
+  }
+
+  /** The epoch of the last batch, read from the last offset index entry onwards; -1 when empty. */
+  private static int lastBatchEpoch(List<LogSegment> segments) throws IOException {
+    for (int i = segments.size() - 1; i >= 0; i--) {
+      LogSegment s = segments.get(i);
+      if (s.size() == 0) continue;
+      long entry = s.offsetIndex.lastEntry();
+      long from = entry < 0 ? 0 : (entry & 0xFFFFFFFFL);
+      FrameCursor cursor = new FrameCursor().reset(s.readChannel(), s.size());
+      int epoch = -1;
+      for (boolean more = cursor.load(from); more; more = cursor.next()) epoch = cursor.leaderEpoch;
+      return epoch;
+    }
+    return -1;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -121,6 +185,11 @@ public final class PartitionLog implements Closeable {
     try {
       if (closed) throw new LogException(ErrorCode.STORAGE_ERROR, "log " + dir + " is closed");
       if (failed) throw new LogException(ErrorCode.STORAGE_ERROR, "log " + dir + " failed an earlier write; reopen it to recover");
+      if (leaderEpoch < epochs.latestEpoch()) {
+        throw new LogException(ErrorCode.FENCED_LEADER_EPOCH, "leader epoch " + leaderEpoch + " is older than epoch "
+            + epochs.latestEpoch() + " already in " + dir);
+      }
+      assignEpochLocked(leaderEpoch, logEndOffset);
       long now = clockMs.getAsLong();
       LogSegment first = active;
       long firstPosition = first.writePosition();
@@ -175,6 +244,110 @@ public final class PartitionLog implements Closeable {
     }
   }
 
+  /**
+   * Appends frames copied from the leader's log (a follower fetch response's {@code records}):
+   * their offsets and epochs are already assigned, so they are written byte for byte, in as few
+   * writes as segment rolls allow, never decoded or re-encoded. All or none: every frame is
+   * checked first (whole, well formed, CRC, contiguous offsets, non-decreasing epochs) and the
+   * first must start exactly at the log end. A batch of a new epoch is recorded in the epoch
+   * history before it is written. Single writer, like {@link #append}.
+   *
+   * @throws LogException CORRUPT_RECORD for a bad frame, OFFSET_OUT_OF_RANGE when the first frame
+   *     does not start at the log end, FENCED_LEADER_EPOCH when a frame's epoch is older than
+   *     the history's latest, STORAGE_ERROR for I/O failures
+   */
+  public AppendResult appendAsFollower(ByteString frames) throws LogException {
+    StoredFrames run = StoredFrames.parse(frames);
+    writeLock.lock();
+    try {
+      if (closed) throw new LogException(ErrorCode.STORAGE_ERROR, "log " + dir + " is closed");
+      if (failed) throw new LogException(ErrorCode.STORAGE_ERROR, "log " + dir + " failed an earlier write; reopen it to recover");
+      long firstOffset = logEndOffset;
+      if (run.firstOffset() != firstOffset) {
+        throw new LogException(ErrorCode.OFFSET_OUT_OF_RANGE, "frames start at offset " + run.firstOffset()
+            + " but the log ends at " + firstOffset);
+      }
+      if (run.epoch(0) < epochs.latestEpoch()) {
+        throw new LogException(ErrorCode.FENCED_LEADER_EPOCH, "frame at offset " + run.firstOffset() + " has leader epoch "
+            + run.epoch(0) + ", older than epoch " + epochs.latestEpoch() + " already in " + dir);
+      }
+      LogConfig cfg = config;
+      long now = clockMs.getAsLong();
+      LogSegment first = active;
+      long firstPosition = first.writePosition();
+      long maxTimestamp = Long.MIN_VALUE;
+      try {
+        int i = 0;
+        while (i < run.count()) {
+          if (run.epoch(i) > epochs.latestEpoch()) epochs.assign(run.epoch(i), run.baseOffset(i));
+          if (active.shouldRoll(run.size(i), run.baseOffset(i), run.recordCount(i), cfg, now)) roll(run.baseOffset(i));
+          // The longest run from i that stays in this segment and in this epoch: one write.
+          int j = i + 1;
+          long bytes = active.writePosition() + run.size(i);
+          while (j < run.count() && run.epoch(j) == run.epoch(i)) {
+            bytes += run.size(j);
+            if (bytes > cfg.segmentBytes() || run.baseOffset(j) + run.recordCount(j) - 1 - active.baseOffset > Integer.MAX_VALUE) break;
+            j++;
+          }
+          active.appendFrames(run, i, j, cfg.indexIntervalBytes());
+          for (int k = i; k < j; k++) maxTimestamp = Math.max(maxTimestamp, run.maxTimestamp(k));
+          i = j;
+        }
+      } catch (IOException e) {
+        rollBack(first, firstPosition, firstOffset, cfg);
+        throw new LogException(ErrorCode.STORAGE_ERROR, "write to " + dir + " failed: " + e, e);
+      }
+      for (LogSegment s : segments.tailMap(first.baseOffset, true).values()) {
+        s.publish();
+      }
+      long next = run.endOffset();
+      logEndOffset = next;
+      maybeFlush(next - firstOffset, now, cfg);
+      return new AppendResult(firstOffset, next - 1, now, maxTimestamp);
+    } finally {
+      writeLock.unlock();
+    }
+  }
+
+  /**
+   * Records that {@code epoch} starts at the current log end, persisted before returning: a
+   * replica taking over as leader calls this so that followers' divergence checks see the new
+   * epoch even before its first batch. A no-op for an epoch not newer than the latest.
+   */
+  public void assignEpoch(int epoch) throws IOException {
+    writeLock.lock();
+    try {
+      if (closed) throw new IOException("log " + dir + " is closed");
+      epochs.assign(epoch, logEndOffset);
+    } finally {
+      writeLock.unlock();
+    }
+  }
+
+  private void assignEpochLocked(int epoch, long startOffset) throws LogException {
+    if (epoch <= epochs.latestEpoch()) return;
+    try {
+      epochs.assign(epoch, startOffset);
+    } catch (IOException e) {
+      throw new LogException(ErrorCode.STORAGE_ERROR, "cannot record leader epoch " + epoch + " in " + dir + ": " + e, e);
+    }
+  }
+
+  /** The leader-epoch history of this log (lock-free reads). */
+  public LeaderEpochHistory epochs() {
+    return epochs;
+  }
+
+  /** The latest epoch in the history, -1 when none: what a follower sends as last_fetched_epoch. */
+  public int latestEpoch() {
+    return epochs.latestEpoch();
+  }
+
+  /** Where {@code epoch} ended in this log, see {@link LeaderEpochHistory#endOffsetFor}. */
+  public EpochEndOffset endOffsetForEpoch(int epoch) {
+    return epochs.endOffsetFor(epoch, logEndOffset);
+  }
+
   /** Closes the active segment (fsync) and starts a new one at {@code baseOffset}. Under writeLock. */
   private void roll(long baseOffset) throws IOException {
     LogSegment old = active;
@@ -207,6 +380,7 @@ public final class PartitionLog implements Closeable {
       first.hideFrom(position, endOffset);
       first.truncateFiles(position, cfg.indexIntervalBytes());
       first.publish();
+      epochs.truncateFromEnd(endOffset + 1);
     } catch (IOException | RuntimeException e) {
       failed = true;
       LOG.error("Log {}: could not undo a failed append ({}); appends are refused until the log is reopened", dir, e.toString());
@@ -381,6 +555,7 @@ public final class PartitionLog implements Closeable {
         deleted++;
       }
       if (deleted > 0) {
+        epochs.truncateFromStart(logStartOffset);
         LOG.info("Log {}: retention deleted {} segment(s); log start offset is now {}", dir, deleted, logStartOffset);
       }
       return deleted;
@@ -404,7 +579,11 @@ public final class PartitionLog implements Closeable {
     writeLock.lock();
     try {
       if (closed) throw new IOException("log " + dir + " is closed");
-      if (offset >= logEndOffset) return;
+      if (offset >= logEndOffset) {
+        // Nothing to cut, but an epoch that took over here without writing is forgotten.
+        epochs.truncateFromEnd(offset);
+        return;
+      }
       if (offset <= logStartOffset) {
         truncateFully(offset);
         return;
@@ -435,9 +614,28 @@ public final class PartitionLog implements Closeable {
       active = keep;
       keep.truncateFiles(position, cfg.indexIntervalBytes());
       keep.publish();
+      epochs.truncateFromEnd(newEnd);
       unflushedRecords = 0;
       oldestUnflushedMs = -1;
       LOG.info("Log {}: truncated to offset {} (was {}), dropping {} later segment(s)", dir, newEnd, oldEnd, dropped.size());
+    } catch (IOException | RuntimeException e) {
+      failed = true;
+      throw e;
+    } finally {
+      writeLock.unlock();
+    }
+  }
+
+  /**
+   * Empties the log (and its epoch history) and restarts it at {@code offset}, which may be
+   * beyond the current end: a follower whose log ends before its leader's log start does this.
+   */
+  public void truncateFullyAndStartAt(long offset) throws IOException {
+    if (offset < 0) throw new IllegalArgumentException("offset must be >= 0, got " + offset);
+    writeLock.lock();
+    try {
+      if (closed) throw new IOException("log " + dir + " is closed");
+      truncateFully(offset);
     } catch (IOException | RuntimeException e) {
       failed = true;
       throw e;
@@ -457,6 +655,7 @@ public final class PartitionLog implements Closeable {
     LogSegment created = LogSegment.create(dir, offset);
     segments.put(offset, created);
     active = created;
+    epochs.truncateFromEnd(Long.MIN_VALUE);
     unflushedRecords = 0;
     oldestUnflushedMs = -1;
     LOG.info("Log {}: truncated fully; restarts at offset {}", dir, offset);

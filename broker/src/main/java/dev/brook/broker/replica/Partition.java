@@ -1,44 +1,66 @@
 package dev.brook.broker.replica;
 
+import com.google.protobuf.ByteString;
 import dev.brook.broker.log.AppendResult;
+import dev.brook.broker.log.EpochEndOffset;
 import dev.brook.broker.log.LogConfig;
 import dev.brook.broker.log.LogException;
 import dev.brook.broker.log.PartitionLog;
 import dev.brook.broker.log.ReadResult;
 import dev.brook.proto.v1.ErrorCode;
 import dev.brook.proto.v1.RecordBatch;
+import dev.brook.protocol.TopicConfig;
 import dev.brook.quorum.PartitionImage;
 import java.io.IOException;
-import dev.brook.protocol.TopicConfig;
 import java.util.List;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * One partition replica hosted on this broker: its log plus the leadership state from the
- * metadata quorum and the high watermark.
+ * One partition replica hosted on this broker: its log, the assignment from the metadata quorum,
+ * the high watermark, and the replication role that goes with them.
  *
- * <p>Threading: appends are serialized by {@code appendLock} (one writer per log, as
- * {@link PartitionLog} requires). Reads take no lock: they read the log below the volatile
- * {@link #highWatermark()}. Leadership state is replaced whole (an immutable
- * {@link PartitionImage}) by the metadata thread.
+ * <p>As <b>leader</b> it appends producers' batches ({@link #appendAsLeader}), serves followers'
+ * fetches ({@link #readForFollower}) and keeps a {@link LeaderReplicaState} that turns their
+ * positions into the high watermark and ISR changes. As <b>follower</b> its log is written only
+ * by this broker's replica fetcher ({@link #appendAsFollower}, {@link #truncateAsFollower}),
+ * and every such call names the leader epoch it fetched under, so a fetcher that lags behind a
+ * leadership change cannot write into a log that has moved on.
  *
- * <p>Invariants: the high watermark never exceeds the log end offset and never moves backwards
- * while this replica leads; a batch is appended only when this broker is the leader named by
- * the current image, stamped with that image's leader epoch. With the in-sync set being this
- * broker alone the high watermark is the log end offset; follower replication (next issues)
- * raises it to the minimum log end offset over the ISR.
+ * <p>Threading: appends, truncations and role changes are serialized by {@code appendLock} (one
+ * writer per log, as {@link PartitionLog} requires). Reads take no lock: they read the log below
+ * the volatile {@link #highWatermark()} (consumers) or its end (followers). The assignment is
+ * replaced whole (an immutable {@link PartitionImage}) by the metadata thread.
+ *
+ * <p>Invariants: a batch is appended as leader only when this broker is the leader named by the
+ * current image, stamped with that image's leader epoch, which is recorded in the log's epoch
+ * history (at the log end) the moment this broker becomes leader. While it leads, the high
+ * watermark never moves backwards, never exceeds the log end, and is the minimum log end offset
+ * over the maximal ISR (see {@link LeaderReplicaState}); a follower's is min(leader's, own log
+ * end). A replica of a replicated partition starts (on open) with its high watermark at the log
+ * start: without a checkpoint it cannot know which of its records were committed, so it learns
+ * that from its leader, or as leader from its followers.
  */
 public final class Partition {
+  private static final Logger LOG = LoggerFactory.getLogger(Partition.class);
+
   private final String topic;
   private final int index;
   private final String topicId;
   private final int localNodeId;
   private final PartitionLog log;
+  private final ReplicationContext context;
+  private final LeaderReplicaState leaderState;
   private final Waiters highWatermarkWaiters = new Waiters();
+  private final Waiters appendWaiters = new Waiters();
   private final Object appendLock = new Object();
   private volatile PartitionImage state;
   private volatile TopicSettings settings;
+  /** Written under this object's monitor (never lowered while leading); read without locks. */
   private volatile long highWatermark;
+  /** The leader epoch this replica leads in, -1 when it does not lead. Written under appendLock. */
+  private volatile int ledEpoch = -1;
 
   /** A topic's effective configuration, and what the partition derives from it. */
   record TopicSettings(Map<String, String> effective, LogConfig logConfig, int minInsyncReplicas) {
@@ -48,16 +70,33 @@ public final class Partition {
     }
   }
 
+  /** What the partition needs from its {@link ReplicaManager}: the clock and the way to the quorum. */
+  interface ReplicationContext {
+    long nowMs();
+
+    /** Sends an ISR change to the quorum and reports the answer to {@link #onIsrChangeResult}. Must not block. */
+    void sendIsrChange(Partition partition, LeaderReplicaState.IsrChange change);
+  }
+
+  /** What a follower fetch found: records (or a divergence) plus the leader's view of the partition. */
+  public record FollowerRead(ReadResult read, EpochEndOffset divergingEpoch, long highWatermark, int leaderEpoch) {}
+
   Partition(String topic, int index, String topicId, int localNodeId, PartitionLog log,
-      PartitionImage state, TopicSettings settings) {
+      PartitionImage state, TopicSettings settings, ReplicationContext context, long replicaLagTimeMaxMs,
+      Map<Integer, LeaderReplicaState.BrokerStatus> brokers) {
     this.topic = topic;
     this.index = index;
     this.topicId = topicId;
     this.localNodeId = localNodeId;
     this.log = log;
-    this.state = state;
+    this.context = context;
+    this.leaderState = new LeaderReplicaState(localNodeId, replicaLagTimeMaxMs);
     this.settings = settings;
-    this.highWatermark = log.logEndOffset();
+    this.highWatermark = state.replicas().size() <= 1 ? log.logEndOffset() : log.logStartOffset();
+    this.state = state;
+    synchronized (appendLock) {
+      applyRole(state, brokers);
+    }
   }
 
   public String topic() { return topic; }
@@ -71,6 +110,14 @@ public final class Partition {
   public boolean isLeader() { return state.leaderId() == localNodeId; }
 
   /**
+   * The ISR as this leader knows it: the image's, or newer when the quorum already answered an
+   * ISR change that no image has shown yet. For a follower, the image's.
+   */
+  public List<Integer> isr() {
+    return ledEpoch >= 0 && isLeader() ? leaderState.isr() : state.isr();
+  }
+
+  /**
    * Appends the batches of one produce request as leader and returns where they landed.
    *
    * @param acksAll whether the producer asked for acks=all: then the in-sync set must have at
@@ -78,38 +125,190 @@ public final class Partition {
    */
   public AppendResult appendAsLeader(List<RecordBatch> batches, boolean acksAll)
       throws PartitionException, LogException {
+    AppendResult result;
     synchronized (appendLock) {
       PartitionImage s = state;
       int minInsyncReplicas = settings.minInsyncReplicas();
-      if (s.leaderId() != localNodeId) {
+      if (s.leaderId() != localNodeId || ledEpoch != s.leaderEpoch()) {
         throw new PartitionException(ErrorCode.NOT_LEADER,
             "broker " + localNodeId + " is not the leader of " + this);
       }
-      if (acksAll && s.isr().size() < minInsyncReplicas) {
+      int isrSize = leaderState.isr().size();
+      if (acksAll && isrSize < minInsyncReplicas) {
         throw new PartitionException(ErrorCode.NOT_ENOUGH_REPLICAS, "the in-sync replica set of " + this + " has "
-            + s.isr().size() + " members, min.insync.replicas is " + minInsyncReplicas);
+            + isrSize + " members, min.insync.replicas is " + minInsyncReplicas);
       }
-      AppendResult result = log.append(batches, s.leaderEpoch());
-      maybeAdvanceHighWatermark(s);
-      return result;
+      result = log.append(batches, s.leaderEpoch());
+      publishHighWatermark(leaderState.maybeAdvanceHighWatermark(log.logEndOffset()));
     }
+    // Followers waiting at the old log end fetch the new batches now.
+    appendWaiters.fire();
+    return result;
   }
 
-  // Called with appendLock held (or from the metadata thread on leadership changes).
-  private void maybeAdvanceHighWatermark(PartitionImage s) {
-    if (s.isr().size() == 1 && s.isr().get(0) == localNodeId) {
-      long end = log.logEndOffset();
-      if (end > highWatermark) {
-        highWatermark = end;
-        highWatermarkWaiters.fire();
-      }
+  /** Publishes a leader's new high watermark (-1: unchanged) and wakes its waiters. */
+  private void publishHighWatermark(long hw) {
+    if (hw < 0) return;
+    boolean moved;
+    synchronized (this) {
+      moved = hw > highWatermark && ledEpoch >= 0;
+      if (moved) highWatermark = Math.min(hw, log.logEndOffset());
     }
+    if (moved) highWatermarkWaiters.fire();
   }
 
   /** Reads committed data (below the high watermark), see {@link PartitionLog#read}. */
   public ReadResult read(long fetchOffset, int maxBytes) throws LogException {
     return log.read(fetchOffset, maxBytes, highWatermark);
   }
+
+  // ---------------------------------------------------------------------------------------------
+  // Leader side of replication
+
+  /**
+   * Answers a follower's fetch as leader: checks that it is a replica, checks its last fetched
+   * epoch against this log's epoch history (a mismatch is answered with the diverging epoch and
+   * no records, KIP-101/KIP-279), reads up to the log end (not the high watermark), then
+   * records the follower's position (its fetch offset is its log end), which may advance the high
+   * watermark and propose an ISR expansion.
+   *
+   * @throws PartitionException NOT_LEADER when this replica does not lead; INELIGIBLE_REPLICA when
+   *     {@code replicaId} is not a replica of the partition in this broker's image
+   * @throws LogException OFFSET_OUT_OF_RANGE when the fetch offset is outside the log
+   */
+  public FollowerRead readForFollower(int replicaId, long replicaBrokerEpoch, long fetchOffset, int lastFetchedEpoch,
+      int maxBytes) throws PartitionException, LogException {
+    PartitionImage s = state;
+    int epoch = ledEpoch;
+    if (s.leaderId() != localNodeId || epoch != s.leaderEpoch()) {
+      throw new PartitionException(ErrorCode.NOT_LEADER, "broker " + localNodeId + " is not the leader of " + this);
+    }
+    if (replicaId == localNodeId || !s.replicas().contains(replicaId)) {
+      throw new PartitionException(ErrorCode.INELIGIBLE_REPLICA, "broker " + replicaId + " is not a follower of "
+          + this + " (replicas " + s.replicas() + ")");
+    }
+    if (lastFetchedEpoch >= 0 && fetchOffset > log.logStartOffset()) {
+      EpochEndOffset end = log.endOffsetForEpoch(lastFetchedEpoch);
+      if (end.endOffset() < 0) end = new EpochEndOffset(-1, log.logStartOffset());
+      if (end.epoch() < lastFetchedEpoch || end.endOffset() < fetchOffset) {
+        return new FollowerRead(null, end, highWatermark, epoch);
+      }
+    }
+    ReadResult read = log.read(fetchOffset, maxBytes, Long.MAX_VALUE);
+    LeaderReplicaState.FetchOutcome outcome = leaderState.onFollowerFetch(replicaId, replicaBrokerEpoch, fetchOffset,
+        read.logEndOffset(), context.nowMs());
+    publishHighWatermark(outcome.newHighWatermark());
+    if (outcome.isrChange() != null) sendIsrChange(outcome.isrChange());
+    return new FollowerRead(read, null, highWatermark, epoch);
+  }
+
+  /** Leader only: proposes removing lagging or ineligible followers from the ISR. Called periodically. */
+  void maybeShrinkIsr() {
+    if (ledEpoch < 0 || !isLeader()) return;
+    LeaderReplicaState.IsrChange change = leaderState.maybeShrink(context.nowMs());
+    if (change != null) {
+      LOG.info("{}: proposing ISR {} -> {} (followers lagging or unavailable)", this, leaderState.isr(), change.newIsr());
+      sendIsrChange(change);
+    }
+  }
+
+  private void sendIsrChange(LeaderReplicaState.IsrChange change) {
+    context.sendIsrChange(this, change);
+  }
+
+  /**
+   * The quorum's answer to an ISR change: the committed ISR (or, after a rejection, when a new
+   * proposal may follow) is applied, and the high watermark recomputed over it.
+   */
+  void onIsrChangeResult(LeaderReplicaState.IsrChange sent, LeaderReplicaState.AlterResult result,
+      PartitionImage committed) {
+    leaderState.onAlterPartitionResult(sent, result, committed == null ? -1 : committed.partitionEpoch(),
+        committed == null ? List.of() : committed.isr(), context.nowMs());
+    if (isLeader()) publishHighWatermark(leaderState.maybeAdvanceHighWatermark(log.logEndOffset()));
+  }
+
+  /** The leader's bookkeeping (tests and metrics). */
+  LeaderReplicaState leaderState() {
+    return leaderState;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Follower side of replication
+
+  /**
+   * Appends frames fetched from the leader of {@code leaderEpoch} (see
+   * {@link PartitionLog#appendAsFollower}) and moves the high watermark to
+   * min(leader's, own log end).
+   *
+   * @throws PartitionException FENCED_LEADER_EPOCH when this replica's assignment is no longer the
+   *     one the fetch was made under (it leads now, or the epoch moved)
+   */
+  public AppendResult appendAsFollower(int leaderEpoch, ByteString frames, long leaderHighWatermark)
+      throws PartitionException, LogException {
+    synchronized (appendLock) {
+      checkFollowing(leaderEpoch);
+      AppendResult result = log.appendAsFollower(frames);
+      updateFollowerHighWatermarkLocked(leaderHighWatermark);
+      return result;
+    }
+  }
+
+  /**
+   * Cuts the log to {@code offset} after a divergence from the leader of {@code leaderEpoch}
+   * (the epoch history is cut with it); the high watermark follows when it was above.
+   */
+  public void truncateAsFollower(int leaderEpoch, long offset) throws PartitionException, IOException {
+    synchronized (appendLock) {
+      checkFollowing(leaderEpoch);
+      log.truncateTo(offset);
+      synchronized (this) {
+        highWatermark = Math.min(highWatermark, log.logEndOffset());
+      }
+    }
+  }
+
+  /**
+   * Empties the log and restarts it at the leader's log start {@code offset}: this replica's log
+   * ends before anything the leader still has (retention moved on while it was away).
+   */
+  public void restartAsFollower(int leaderEpoch, long offset) throws PartitionException, IOException {
+    synchronized (appendLock) {
+      checkFollowing(leaderEpoch);
+      log.truncateFullyAndStartAt(offset);
+      synchronized (this) {
+        highWatermark = Math.min(highWatermark, log.logEndOffset());
+      }
+    }
+  }
+
+  /** Moves a follower's high watermark to min(leader's, own log end). */
+  public void updateFollowerHighWatermark(int leaderEpoch, long leaderHighWatermark) throws PartitionException {
+    synchronized (appendLock) {
+      checkFollowing(leaderEpoch);
+      updateFollowerHighWatermarkLocked(leaderHighWatermark);
+    }
+  }
+
+  private void updateFollowerHighWatermarkLocked(long leaderHighWatermark) {
+    long hw = Math.min(leaderHighWatermark, log.logEndOffset());
+    boolean moved;
+    synchronized (this) {
+      moved = hw >= 0 && hw != highWatermark;
+      if (moved) highWatermark = hw;
+    }
+    if (moved) highWatermarkWaiters.fire();
+  }
+
+  private void checkFollowing(int leaderEpoch) throws PartitionException {
+    PartitionImage s = state;
+    if (s.leaderId() == localNodeId || s.leaderEpoch() != leaderEpoch) {
+      throw new PartitionException(ErrorCode.FENCED_LEADER_EPOCH, this + " is no longer a follower in leader epoch "
+          + leaderEpoch + " (now leader " + s.leaderId() + ", epoch " + s.leaderEpoch() + ")");
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Waiting
 
   /**
    * Runs {@code callback} once, the next time the high watermark moves or leadership changes.
@@ -121,24 +320,77 @@ public final class Partition {
 
   public void cancelAwait(Runnable callback) {
     highWatermarkWaiters.remove(callback);
+    appendWaiters.remove(callback);
   }
 
+  /**
+   * Runs {@code callback} once, the next time a batch is appended as leader or leadership
+   * changes: what a follower's long poll waits for. Removed by {@link #cancelAwait}.
+   */
+  public void awaitAppend(Runnable callback) {
+    appendWaiters.add(callback);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Assignment changes
+
   /** Applies a new assignment from the metadata image (metadata thread only). */
-  void update(PartitionImage newState, Map<String, String> effectiveConfig) {
+  void update(PartitionImage newState, Map<String, String> effectiveConfig,
+      Map<Integer, LeaderReplicaState.BrokerStatus> brokers) {
     synchronized (appendLock) {
       state = newState;
       if (!effectiveConfig.equals(settings.effective())) {
         settings = TopicSettings.of(effectiveConfig);
         log.updateConfig(settings.logConfig());
       }
-      maybeAdvanceHighWatermark(newState);
+      applyRole(newState, brokers);
     }
-    // Waiting fetches re-evaluate: they may now be answered NOT_LEADER.
+    // Waiting fetches and produces re-evaluate: they may now be answered NOT_LEADER.
     highWatermarkWaiters.fire();
+    appendWaiters.fire();
+  }
+
+  /**
+   * Leader transitions, under appendLock. Becoming leader (or leading in a new epoch): the epoch
+   * is recorded at the log end before anything is appended in it, follower states are reset,
+   * the high watermark is kept. A newer image of the same leadership updates ISR and partition
+   * epoch. Becoming follower needs nothing here: appends as leader are refused from now on and
+   * the replica manager points the fetcher at the new leader.
+   */
+  private void applyRole(PartitionImage s, Map<Integer, LeaderReplicaState.BrokerStatus> brokers) {
+    long now = context.nowMs();
+    if (s.leaderId() != localNodeId) {
+      if (ledEpoch >= 0) LOG.info("{}: no longer leader (leader {} in epoch {})", this, s.leaderId(), s.leaderEpoch());
+      ledEpoch = -1;
+      return;
+    }
+    if (ledEpoch != s.leaderEpoch()) {
+      try {
+        log.assignEpoch(s.leaderEpoch());
+      } catch (IOException e) {
+        LOG.error("{}: cannot record leader epoch {}: {}; not leading", this, s.leaderEpoch(), e.toString());
+        ledEpoch = -1;
+        return;
+      }
+      long epochStart = log.epochs().startOffsetOf(s.leaderEpoch());
+      if (epochStart < 0) epochStart = log.logEndOffset();
+      leaderState.becomeLeader(s.leaderEpoch(), s.partitionEpoch(), s.replicas(), s.isr(), brokers, epochStart,
+          highWatermark, now);
+      ledEpoch = s.leaderEpoch();
+      LOG.info("{}: leader in epoch {} from offset {} (ISR {}, high watermark {})", this, s.leaderEpoch(),
+          epochStart, s.isr(), highWatermark);
+    } else {
+      leaderState.onImage(s.partitionEpoch(), s.replicas(), s.isr(), brokers, now);
+    }
+    long hw = leaderState.maybeAdvanceHighWatermark(log.logEndOffset());
+    synchronized (this) {
+      if (hw > highWatermark) highWatermark = Math.min(hw, log.logEndOffset());
+    }
   }
 
   void close() throws IOException {
     highWatermarkWaiters.fire();
+    appendWaiters.fire();
     synchronized (appendLock) {
       log.close();
     }
@@ -146,6 +398,7 @@ public final class Partition {
 
   void delete() throws IOException {
     highWatermarkWaiters.fire();
+    appendWaiters.fire();
     synchronized (appendLock) {
       log.delete();
     }

@@ -2,6 +2,11 @@ package dev.brook.broker.replica;
 
 import dev.brook.broker.log.PartitionLog;
 import dev.brook.protocol.TopicConfig;
+import dev.brook.proto.v1.ErrorCode;
+import dev.brook.quorum.AlterPartitionRequest;
+import dev.brook.quorum.AlterPartitionResult;
+import dev.brook.quorum.BrokerImage;
+import dev.brook.quorum.MetadataClient;
 import dev.brook.quorum.MetadataImage;
 import dev.brook.quorum.PartitionImage;
 import dev.brook.quorum.TopicImage;
@@ -17,6 +22,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
@@ -36,6 +43,13 @@ import org.slf4j.LoggerFactory;
  * <p>On disk, each hosted partition is a directory {@code <data.dir>/logs/<topic>-<partition>}
  * holding its segments and a {@code partition.metadata} file with the topic id, so that a topic
  * deleted and re-created under the same name never reuses the old data.
+ *
+ * <p>Replication: for every hosted partition the image names another broker as leader of, the
+ * {@link ReplicaFetcherManager} fetches from that broker (one stream per leader broker for all
+ * such partitions); for every partition this broker leads, the {@link Partition} tracks its
+ * followers and asks the quorum for ISR changes through {@link MetadataClient#alterPartition},
+ * whose answers are handled on a dedicated thread (they complete acks=all produces). A task
+ * every half {@code replica.lag.time.max.ms} removes lagging followers from ISRs.
  */
 public final class ReplicaManager implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ReplicaManager.class);
@@ -48,17 +62,44 @@ public final class ReplicaManager implements AutoCloseable {
   private final Path logDir;
   private final Map<String, String> topicDefaults;
   private final LongSupplier clock;
+  private final ReplicationConfig replication;
+  private final MetadataClient metadata;
+  private final LongSupplier brokerEpoch;
+  private final ReplicaFetcherManager fetchers;
+  private final ExecutorService isrCallbacks;
+  private final Partition.ReplicationContext context = new Context();
   private volatile Table table;
   private final ConcurrentLinkedQueue<ImageWaiter> imageWaiters = new ConcurrentLinkedQueue<>();
 
   private record ImageWaiter(Predicate<MetadataImage> condition, CompletableFuture<MetadataImage> future) {}
 
+  /** A replica manager that cannot change ISRs (no quorum client): single-broker use and tests. */
   public ReplicaManager(int nodeId, Path dataDir, Map<String, String> topicDefaults, LongSupplier clock)
       throws IOException {
+    this(nodeId, dataDir, topicDefaults, clock, ReplicationConfig.defaults(), null, null);
+  }
+
+  /**
+   * @param replication replication settings (replica.lag.time.max.ms, fetch sizes and waits)
+   * @param metadata where ISR changes are sent; null disables them
+   * @param brokerEpoch this broker's current broker epoch (from its latest registration), sent
+   *     with follower fetches and ISR changes; null reads it from the image
+   */
+  public ReplicaManager(int nodeId, Path dataDir, Map<String, String> topicDefaults, LongSupplier clock,
+      ReplicationConfig replication, MetadataClient metadata, LongSupplier brokerEpoch) throws IOException {
     this.nodeId = nodeId;
     this.logDir = dataDir.resolve("logs");
     this.topicDefaults = Map.copyOf(topicDefaults);
     this.clock = clock;
+    this.replication = replication;
+    this.metadata = metadata;
+    this.brokerEpoch = brokerEpoch != null ? brokerEpoch : this::brokerEpochFromImage;
+    this.fetchers = new ReplicaFetcherManager(nodeId, this.brokerEpoch, replication);
+    this.isrCallbacks = Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "brook-isr-changes-" + nodeId);
+      t.setDaemon(true);
+      return t;
+    });
     Files.createDirectories(logDir);
     this.table = new Table(null, Map.of());
   }
@@ -110,6 +151,7 @@ public final class ReplicaManager implements AutoCloseable {
    * are gone. Metadata notifier thread only.
    */
   public synchronized void onImage(MetadataImage image) {
+    Map<Integer, LeaderReplicaState.BrokerStatus> brokers = brokerStatuses(image);
     Map<String, Partition[]> old = table.partitions();
     Map<String, Partition[]> next = new HashMap<>();
     for (TopicImage topic : image.topics().values()) {
@@ -124,10 +166,10 @@ public final class ReplicaManager implements AutoCloseable {
         Partition existing = sameTopic && pi.partition() < previous.length ? previous[pi.partition()] : null;
         try {
           if (existing != null) {
-            existing.update(pi, config);
+            existing.update(pi, config, brokers);
             ps[pi.partition()] = existing;
           } else {
-            ps[pi.partition()] = open(topic, pi, config);
+            ps[pi.partition()] = open(topic, pi, config, brokers);
           }
           any = true;
         } catch (IOException e) {
@@ -148,6 +190,7 @@ public final class ReplicaManager implements AutoCloseable {
       }
     }
     table = new Table(image, Map.copyOf(next));
+    updateFetchers(image, next);
     if (old.isEmpty()) {
       deleteStrayDirectories(next);
     }
@@ -158,6 +201,88 @@ public final class ReplicaManager implements AutoCloseable {
     }
   }
 
+  private static Map<Integer, LeaderReplicaState.BrokerStatus> brokerStatuses(MetadataImage image) {
+    Map<Integer, LeaderReplicaState.BrokerStatus> out = new HashMap<>();
+    for (BrokerImage b : image.brokers().values()) {
+      out.put(b.nodeId(), new LeaderReplicaState.BrokerStatus(b.brokerEpoch(), b.fenced(), b.shuttingDown()));
+    }
+    return out;
+  }
+
+  /** Points the fetchers at the leaders of the partitions this broker follows. Metadata thread. */
+  private void updateFetchers(MetadataImage image, Map<String, Partition[]> hosted) {
+    Map<Integer, Map<Partition, Integer>> byLeader = new HashMap<>();
+    Map<Integer, String> addresses = new HashMap<>();
+    for (Partition[] ps : hosted.values()) {
+      for (Partition p : ps) {
+        if (p == null) continue;
+        PartitionImage s = p.state();
+        if (s.leaderId() < 0 || s.leaderId() == nodeId) continue;
+        BrokerImage leader = image.brokers().get(s.leaderId());
+        if (leader == null) continue;
+        addresses.put(s.leaderId(), leader.address());
+        byLeader.computeIfAbsent(s.leaderId(), k -> new HashMap<>()).put(p, s.leaderEpoch());
+      }
+    }
+    fetchers.update(byLeader, addresses);
+  }
+
+  private long brokerEpochFromImage() {
+    MetadataImage image = table.image();
+    BrokerImage self = image == null ? null : image.brokers().get(nodeId);
+    return self == null ? -1 : self.brokerEpoch();
+  }
+
+  /** The leader ids this broker currently fetches from (tests). */
+  List<Integer> fetchingFrom() {
+    return fetchers.leaders();
+  }
+
+  /** Sends ISR changes to the quorum; answers are handled on the isrCallbacks thread. */
+  private final class Context implements Partition.ReplicationContext {
+    @Override
+    public long nowMs() {
+      return clock.getAsLong();
+    }
+
+    @Override
+    public void sendIsrChange(Partition partition, LeaderReplicaState.IsrChange change) {
+      if (metadata == null) {
+        isrCallbacks.execute(() -> partition.onIsrChangeResult(change, LeaderReplicaState.AlterResult.REJECTED_RETRIABLE, null));
+        return;
+      }
+      AlterPartitionRequest request = new AlterPartitionRequest(partition.topic(), partition.index(), nodeId,
+          brokerEpoch.getAsLong(), change.leaderEpoch(), change.partitionEpoch(), change.newIsr());
+      java.util.concurrent.CompletableFuture<AlterPartitionResult> sent;
+      try {
+        sent = metadata.alterPartition(request);
+      } catch (RuntimeException e) {
+        sent = java.util.concurrent.CompletableFuture.failedFuture(e);
+      }
+      sent.whenCompleteAsync((result, failure) -> {
+        if (failure != null) {
+          LOG.warn("{}: ISR change to {} failed: {}", partition, change.newIsr(), failure.toString());
+          partition.onIsrChangeResult(change, LeaderReplicaState.AlterResult.REJECTED_RETRIABLE, null);
+          return;
+        }
+        ErrorCode code = result.error();
+        LeaderReplicaState.AlterResult outcome = switch (code) {
+          case NONE -> LeaderReplicaState.AlterResult.APPLIED;
+          case INVALID_UPDATE_VERSION, FENCED_LEADER_EPOCH -> LeaderReplicaState.AlterResult.REJECTED_STALE;
+          default -> LeaderReplicaState.AlterResult.REJECTED_RETRIABLE;
+        };
+        if (code == ErrorCode.NONE) {
+          LOG.info("{}: ISR is now {} (partition epoch {})", partition,
+              result.partition() == null ? change.newIsr() : result.partition().isr(),
+              result.partition() == null ? -1 : result.partition().partitionEpoch());
+        } else {
+          LOG.info("{}: ISR change to {} refused: {} {}", partition, change.newIsr(), code, result.message());
+        }
+        partition.onIsrChangeResult(change, outcome, code == ErrorCode.NONE ? result.partition() : null);
+      }, isrCallbacks);
+    }
+  }
+
   private static Partition firstNonNull(Partition[] ps) {
     for (Partition p : ps) {
       if (p != null) return p;
@@ -165,7 +290,8 @@ public final class ReplicaManager implements AutoCloseable {
     return null;
   }
 
-  private Partition open(TopicImage topic, PartitionImage pi, Map<String, String> effective) throws IOException {
+  private Partition open(TopicImage topic, PartitionImage pi, Map<String, String> effective,
+      Map<Integer, LeaderReplicaState.BrokerStatus> brokers) throws IOException {
     Partition.TopicSettings settings = Partition.TopicSettings.of(effective);
     Path dir = logDir.resolve(topic.name() + "-" + pi.partition());
     Path meta = dir.resolve(METADATA_FILE);
@@ -186,7 +312,8 @@ public final class ReplicaManager implements AutoCloseable {
     PartitionLog log = PartitionLog.open(dir, settings.logConfig(), clock);
     LOG.info("hosting {}-{} (leader {}, epoch {}, log end offset {})", topic.name(), pi.partition(),
         pi.leaderId(), pi.leaderEpoch(), log.logEndOffset());
-    return new Partition(topic.name(), pi.partition(), topic.topicId(), nodeId, log, pi, settings);
+    return new Partition(topic.name(), pi.partition(), topic.topicId(), nodeId, log, pi, settings, context,
+        replication.replicaLagTimeMaxMs(), brokers);
   }
 
   private static String readTopicId(Path meta) throws IOException {
@@ -240,10 +367,26 @@ public final class ReplicaManager implements AutoCloseable {
     }
   }
 
-  /** Schedules retention and time-based flushing on {@code scheduler}. */
+  /**
+   * Schedules retention and the ISR check (every half replica.lag.time.max.ms, as Kafka does) on
+   * {@code scheduler}.
+   */
   public void startBackgroundTasks(ScheduledExecutorService scheduler, long retentionCheckIntervalMs) {
     scheduler.scheduleWithFixedDelay(this::enforceRetention, retentionCheckIntervalMs,
         retentionCheckIntervalMs, TimeUnit.MILLISECONDS);
+    long isrCheckMs = Math.max(1, replication.replicaLagTimeMaxMs() / 2);
+    scheduler.scheduleWithFixedDelay(this::maybeShrinkIsr, isrCheckMs, isrCheckMs, TimeUnit.MILLISECONDS);
+  }
+
+  /** Leaders propose removing lagging or unavailable followers from their ISRs. */
+  public void maybeShrinkIsr() {
+    for (Partition p : partitions()) {
+      try {
+        p.maybeShrinkIsr();
+      } catch (RuntimeException e) {
+        LOG.warn("ISR check of {} failed: {}", p, e.toString());
+      }
+    }
   }
 
   /** Deletes segments past retention on every hosted partition. */
@@ -264,6 +407,8 @@ public final class ReplicaManager implements AutoCloseable {
   /** Flushes and closes every log, leaving clean-shutdown markers. */
   @Override
   public synchronized void close() {
+    fetchers.close();
+    isrCallbacks.shutdownNow();
     Collection<Partition> all = partitions();
     table = new Table(table.image(), Map.of());
     for (Partition p : all) {

@@ -1,6 +1,7 @@
 package dev.brook.broker.server;
 
 import dev.brook.broker.replica.ReplicaManager;
+import dev.brook.broker.replica.ReplicationConfig;
 import dev.brook.broker.service.AdminServiceImpl;
 import dev.brook.broker.service.FetchServiceImpl;
 import dev.brook.broker.service.MetadataServiceImpl;
@@ -85,7 +86,8 @@ public final class BrookNode implements AutoCloseable {
     scheduler = Executors.newScheduledThreadPool(1, daemon("brook-scheduler"));
     fetchExecutor = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()),
         daemon("brook-fetch"));
-    replicas = new ReplicaManager(config.nodeId(), config.dataDir(), config.topicDefaults(), System::currentTimeMillis);
+    replicas = new ReplicaManager(config.nodeId(), config.dataDir(), config.topicDefaults(), System::currentTimeMillis,
+        ReplicationConfig.withLagTimeMaxMs(config.replicaLagTimeMaxMs()), metadata, this::brokerEpoch);
     metadata.addListener(replicas::onImage);
     replicas.startBackgroundTasks(scheduler, config.retentionCheckIntervalMs());
 

@@ -4,6 +4,7 @@ import dev.brook.broker.log.LogException;
 import dev.brook.broker.log.OffsetAndTimestamp;
 import dev.brook.broker.log.ReadResult;
 import dev.brook.broker.replica.Partition;
+import dev.brook.broker.replica.PartitionException;
 import dev.brook.broker.replica.ReplicaManager;
 import dev.brook.proto.v1.ErrorCode;
 import dev.brook.proto.v1.FetchPartition;
@@ -46,6 +47,15 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Records go out as the log bytes that {@code PartitionLog.read} returned: whole stored
  * batches wrapped, not copied, into the response's {@code records} field.
+ *
+ * <p><b>Follower fetches</b> (replica_id set) are served by the leader only and differ from a
+ * consumer's: the follower must be a replica of the partition (else INELIGIBLE_REPLICA: its
+ * metadata or ours is stale, it retries after a back-off), its last_fetched_epoch is checked
+ * against the leader's epoch history (a mismatch is answered at once with diverging_epoch and no
+ * records), records are read up to the log END (not the high watermark), and the fetch records the
+ * follower's position, which may move the high watermark. Their long poll also wakes on appends,
+ * not only on high watermark moves. Every partition result carries the leader epoch (-1 when
+ * this broker does not lead).
  */
 public final class FetchServiceImpl extends FetchServiceGrpc.FetchServiceImplBase {
   private static final Logger LOG = LoggerFactory.getLogger(FetchServiceImpl.class);
@@ -257,6 +267,7 @@ public final class FetchServiceImpl extends FetchServiceGrpc.FetchServiceImplBas
         watched.clear();
         for (Partition p : e.partitions) {
           p.awaitHighWatermarkChange(this);
+          if (request.hasReplicaId()) p.awaitAppend(this);
           watched.add(p);
         }
       }
@@ -304,13 +315,14 @@ public final class FetchServiceImpl extends FetchServiceGrpc.FetchServiceImplBas
 
     private FetchPartitionResult fetchPartition(String topic, FetchPartition fp, long remaining, Evaluation e) {
       FetchPartitionResult.Builder r = FetchPartitionResult.newBuilder().setPartition(fp.getPartition())
-          .setHighWatermark(-1).setLogStartOffset(-1).setLastStableOffset(-1);
+          .setHighWatermark(-1).setLogStartOffset(-1).setLastStableOffset(-1).setLeaderEpoch(-1);
       Partition partition = replicas.partition(topic, fp.getPartition());
       if (partition == null || !partition.isLeader()) {
         e.error = true;
         return r.setError(Errors.notHere(replicas.image(), topic, fp.getPartition(), nodeId)).build();
       }
       int epoch = partition.state().leaderEpoch();
+      r.setLeaderEpoch(epoch);
       if (fp.getCurrentLeaderEpoch() >= 0 && fp.getCurrentLeaderEpoch() != epoch) {
         e.error = true;
         ErrorCode code = fp.getCurrentLeaderEpoch() < epoch ? ErrorCode.FENCED_LEADER_EPOCH : ErrorCode.UNKNOWN_LEADER_EPOCH;
@@ -326,11 +338,42 @@ public final class FetchServiceImpl extends FetchServiceGrpc.FetchServiceImplBas
       }
       int limit = (int) Math.min(fp.getPartitionMaxBytes() > 0 ? fp.getPartitionMaxBytes() : DEFAULT_PARTITION_MAX_BYTES,
           Math.max(remaining, 1));
+      if (request.hasReplicaId()) {
+        return followerFetch(partition, fp, limit, r, e);
+      }
       try {
         ReadResult read = partition.read(fp.getFetchOffset(), limit);
         e.bytes += read.records().size();
         return r.setError(Errors.NONE).setRecords(read.records())
             .setLogStartOffset(read.logStartOffset()).build();
+      } catch (LogException ex) {
+        e.error = true;
+        return r.setError(Errors.of(ex.code(), ex.getMessage())).build();
+      }
+    }
+
+    /** A follower's fetch of one partition, see the class comment. */
+    private FetchPartitionResult followerFetch(Partition partition, FetchPartition fp, int limit,
+        FetchPartitionResult.Builder r, Evaluation e) {
+      try {
+        Partition.FollowerRead read = partition.readForFollower(request.getReplicaId(), request.getReplicaBrokerEpoch(),
+            fp.getFetchOffset(), fp.getLastFetchedEpoch(), limit);
+        r.setError(Errors.NONE).setLeaderEpoch(read.leaderEpoch())
+            .setHighWatermark(read.highWatermark()).setLastStableOffset(read.highWatermark());
+        if (read.divergingEpoch() != null) {
+          e.error = true; // answer now: the follower must truncate before anything else
+          return r.setDivergingEpoch(dev.brook.proto.v1.EpochEndOffset.newBuilder()
+              .setEpoch(read.divergingEpoch().epoch()).setEndOffset(read.divergingEpoch().endOffset())).build();
+        }
+        e.bytes += read.read().records().size();
+        return r.setRecords(read.read().records()).setLogStartOffset(read.read().logStartOffset()).build();
+      } catch (PartitionException ex) {
+        e.error = true;
+        if (ex.code() == ErrorCode.NOT_LEADER) {
+          return r.setLeaderEpoch(-1)
+              .setError(Errors.notHere(replicas.image(), partition.topic(), partition.index(), nodeId)).build();
+        }
+        return r.setError(Errors.of(ex.code(), ex.getMessage())).build();
       } catch (LogException ex) {
         e.error = true;
         return r.setError(Errors.of(ex.code(), ex.getMessage())).build();

@@ -1,0 +1,40 @@
+package dev.brook.broker.replica;
+
+/**
+ * Settings of partition replication on one broker (Kafka's names where Kafka has the setting).
+ *
+ * @param replicaLagTimeMaxMs {@code replica.lag.time.max.ms}, default 10000: a follower that has
+ *     not caught up with the leader's log end for this long is removed from the ISR; the leader
+ *     checks every half of it
+ * @param fetchMaxWaitMs {@code replica.fetch.wait.max.ms}, default 500: how long a leader holds a
+ *     follower's fetch when there is nothing new
+ * @param fetchMinBytes {@code replica.fetch.min.bytes}, default 1
+ * @param fetchMaxBytes {@code replica.fetch.response.max.bytes}, default 10 MiB: bytes per fetch
+ *     response over all partitions (one batch more when the first is larger)
+ * @param partitionFetchMaxBytes {@code replica.fetch.max.bytes}, default 1 MiB per partition
+ * @param fetchBackoffMs {@code replica.fetch.backoff.ms}, default 500: pause after a partition
+ *     error (not leader, epoch mismatch) or a failed stream before trying again
+ * @param responseTimeoutMs {@code replica.socket.timeout.ms}, default 30000: a fetch stream that
+ *     answers nothing for fetchMaxWaitMs plus this long is abandoned and reopened
+ */
+public record ReplicationConfig(long replicaLagTimeMaxMs, int fetchMaxWaitMs, int fetchMinBytes, int fetchMaxBytes,
+    int partitionFetchMaxBytes, long fetchBackoffMs, long responseTimeoutMs) {
+
+  public ReplicationConfig {
+    if (replicaLagTimeMaxMs < 1) throw new IllegalArgumentException("replica.lag.time.max.ms must be >= 1");
+    if (fetchMaxWaitMs < 0 || fetchMinBytes < 0) throw new IllegalArgumentException("fetch wait and min bytes must be >= 0");
+    if (fetchMaxBytes < 1 || partitionFetchMaxBytes < 1) throw new IllegalArgumentException("fetch max bytes must be >= 1");
+    if (fetchBackoffMs < 0 || responseTimeoutMs < 1) throw new IllegalArgumentException("bad backoff or timeout");
+  }
+
+  public static ReplicationConfig defaults() {
+    return new ReplicationConfig(10_000, 500, 1, 10 * 1024 * 1024, 1024 * 1024, 500, 30_000);
+  }
+
+  /** The defaults with another {@code replica.lag.time.max.ms}. */
+  public static ReplicationConfig withLagTimeMaxMs(long replicaLagTimeMaxMs) {
+    ReplicationConfig d = defaults();
+    return new ReplicationConfig(replicaLagTimeMaxMs, d.fetchMaxWaitMs, d.fetchMinBytes, d.fetchMaxBytes,
+        d.partitionFetchMaxBytes, d.fetchBackoffMs, d.responseTimeoutMs);
+  }
+}
