@@ -18,7 +18,21 @@ import dev.brook.quorum.proto.RegisterBroker;
 import dev.brook.quorum.proto.RegisterBrokerReply;
 import dev.brook.quorum.proto.TopicCreation;
 import dev.brook.quorum.proto.TopicRecord;
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.brook.proto.v1.ElectLeaderResult;
+import dev.brook.proto.v1.ElectLeadersRequest;
+import dev.brook.proto.v1.ElectLeadersResponse;
+import dev.brook.proto.v1.TopicPartitions;
+import dev.brook.quorum.proto.AlterPartition;
+import dev.brook.quorum.proto.AlterPartitionReply;
+import dev.brook.quorum.proto.BrokerChange;
+import dev.brook.quorum.proto.ControllerBatch;
+import dev.brook.quorum.proto.ElectLeaders;
+import dev.brook.quorum.proto.PartitionAlteration;
+import dev.brook.quorum.proto.PartitionChange;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.function.IntPredicate;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -47,6 +61,9 @@ final class MetadataApplier {
       case REGISTER_BROKER -> registerBroker(image, command.getRegisterBroker(), index);
       case CREATE_TOPICS -> createTopics(image, command.getCreateTopics(), index);
       case DELETE_TOPICS -> deleteTopics(image, command.getDeleteTopics(), index);
+      case CONTROLLER_BATCH -> controllerBatch(image, command.getControllerBatch(), index);
+      case ALTER_PARTITION -> alterPartition(image, command.getAlterPartition(), index);
+      case ELECT_LEADERS -> electLeaders(image, command.getElectLeaders(), index);
       case COMMAND_NOT_SET -> {
         LOG.warn("Skipping metadata entry {} with an unknown command (written by a newer version?)", index);
         yield new Result(image, new StoreDelta(), ByteString.EMPTY);
@@ -69,15 +86,200 @@ final class MetadataApplier {
   private Result registerBroker(MetadataImage image, RegisterBroker cmd, long index) {
     BrokerRecord record = BrokerRecord.newBuilder()
         .setNodeId(cmd.getNodeId()).setAddress(cmd.getAddress()).setRack(cmd.getRack())
-        .setFenced(false).setBrokerEpoch(index).setRegisteredMs(cmd.getTimestampMs())
+        .setFenced(true).setShuttingDown(false).setBrokerEpoch(index).setRegisteredMs(cmd.getTimestampMs())
         .build();
     StoreDelta delta = new StoreDelta();
     delta.brokerPuts.add(record);
     Map<Integer, BrokerImage> brokers = new TreeMap<>(image.brokers());
     brokers.put(cmd.getNodeId(), Records.toBrokerImage(record));
-    LOG.info("Broker {} registered at {} with epoch {}", cmd.getNodeId(), cmd.getAddress(), index);
-    return new Result(new MetadataImage(index, image.clusterId(), image.topics(), brokers), delta,
+    // It starts fenced (its first heartbeat with this epoch unfences it), so a previous
+    // incarnation's leaderships and ISR places are void now: hand them over in the same entry.
+    Changes changes = new Changes(new MetadataImage(index, image.clusterId(), image.topics(), brokers), index);
+    IntPredicate active = changes::isActive;
+    for (TopicImage t : image.topics().values()) {
+      for (PartitionImage p : t.partitions()) {
+        if (p.leaderId() == cmd.getNodeId() || p.isr().contains(cmd.getNodeId())) {
+          PartitionChange c = PartitionChanges.reconcile(t, p, active);
+          if (c != null) changes.apply(c, delta);
+        }
+      }
+    }
+    LOG.info("Broker {} registered at {} with epoch {} (fenced until its first heartbeat)", cmd.getNodeId(),
+        cmd.getAddress(), index);
+    return new Result(changes.image(), delta,
         RegisterBrokerReply.newBuilder().setBrokerEpoch(index).build().toByteString());
+  }
+
+  private Result controllerBatch(MetadataImage image, ControllerBatch cmd, long index) {
+    StoreDelta delta = new StoreDelta();
+    Map<Integer, BrokerImage> brokers = null;
+    for (BrokerChange c : cmd.getBrokersList()) {
+      BrokerImage b = (brokers != null ? brokers : image.brokers()).get(c.getNodeId());
+      if (b == null || b.brokerEpoch() != c.getBrokerEpoch()) {
+        LOG.info("Skipping change of broker {} epoch {}: the broker re-registered or left", c.getNodeId(), c.getBrokerEpoch());
+        continue;
+      }
+      boolean fenced = c.hasFenced() ? c.getFenced() : b.fenced();
+      boolean shuttingDown = c.hasShuttingDown() ? c.getShuttingDown() : b.shuttingDown();
+      if (fenced == b.fenced() && shuttingDown == b.shuttingDown()) continue;
+      if (brokers == null) brokers = new TreeMap<>(image.brokers());
+      brokers.put(b.nodeId(), new BrokerImage(b.nodeId(), b.address(), b.rack(), fenced, b.brokerEpoch(), shuttingDown));
+      delta.brokerPatches.add(new StoreDelta.BrokerPatch(b.nodeId(), fenced, shuttingDown));
+      LOG.info("Broker {} (epoch {}) is now {}{} at index {}", b.nodeId(), b.brokerEpoch(), fenced ? "fenced" : "unfenced",
+          shuttingDown ? ", shutting down" : "", index);
+    }
+    MetadataImage withBrokers = brokers == null ? image : new MetadataImage(index, image.clusterId(), image.topics(), brokers);
+    Changes changes = new Changes(withBrokers, index);
+    int applied = 0;
+    for (PartitionChange c : cmd.getPartitionsList()) {
+      if (changes.apply(c, delta)) applied++;
+    }
+    if (applied < cmd.getPartitionsCount()) {
+      LOG.info("{} of {} partition changes ({}) no longer applied at index {}; the controller recomputes them",
+          cmd.getPartitionsCount() - applied, cmd.getPartitionsCount(), cmd.getReason(), index);
+    }
+    MetadataImage next = changes.image();
+    if (next != image) LOG.info("Controller: {} at index {}: {} partition changes", cmd.getReason(), index, applied);
+    return new Result(next, delta, ByteString.EMPTY);
+  }
+
+  private Result alterPartition(MetadataImage image, AlterPartition cmd, long index) {
+    StoreDelta delta = new StoreDelta();
+    PartitionAlteration r = cmd.getRequest();
+    AlterPartitionRequest req = new AlterPartitionRequest(r.getTopic(), r.getPartition(), r.getLeaderId(),
+        r.getLeaderBrokerEpoch(), r.getLeaderEpoch(), r.getPartitionEpoch(), r.getNewIsrList());
+    // Re-checked with the leader's rules: an entry in between may have moved an epoch on.
+    PartitionChanges.AlterCheck check = PartitionChanges.checkAlter(image, req);
+    ErrorCode error = cmd.getErrorCode() != 0 ? ErrorCode.forNumber(cmd.getErrorCode()) : check.error();
+    String message = cmd.getErrorCode() != 0 ? cmd.getErrorMessage() : check.message();
+    if (error == null) error = ErrorCode.UNKNOWN_SERVER_ERROR;
+    MetadataImage next = image;
+    PartitionImage after = check.current();
+    if (error == ErrorCode.NONE && check.change() != null) {
+      Changes changes = new Changes(image, index);
+      changes.apply(check.change(), delta);
+      next = changes.image();
+      after = next.topic(req.topic()).partitions().get(req.partition());
+      LOG.info("ISR of {}-{} changed by leader {}: {} -> {} (partition epoch {}) at index {}", req.topic(), req.partition(),
+          req.leaderId(), check.current().isr(), after.isr(), after.partitionEpoch(), index);
+    }
+    AlterPartitionReply.Builder reply = AlterPartitionReply.newBuilder().setErrorCode(error.getNumber()).setErrorMessage(message);
+    if (after != null) reply.setPartition(Records.toPartitionRecord(next.topic(req.topic()).topicId(), after));
+    return new Result(next, delta, reply.build().toByteString());
+  }
+
+  private Result electLeaders(MetadataImage image, ElectLeaders cmd, long index) {
+    ElectLeadersRequest req;
+    try {
+      req = ElectLeadersRequest.parseFrom(cmd.getRequest());
+    } catch (InvalidProtocolBufferException e) {
+      LOG.warn("Skipping unreadable ElectLeaders request at index {}", index);
+      return new Result(image, new StoreDelta(), ElectLeadersResponse.getDefaultInstance().toByteString());
+    }
+    StoreDelta delta = new StoreDelta();
+    Changes changes = new Changes(image, index);
+    ElectLeadersResponse.Builder reply = ElectLeadersResponse.newBuilder();
+    for (TopicPartitions tp : expand(image, req)) {
+      TopicImage t = image.topic(tp.getTopic());
+      for (int partition : tp.getPartitionsList()) {
+        ElectLeaderResult.Builder r = ElectLeaderResult.newBuilder().setTopic(tp.getTopic()).setPartition(partition).setLeaderId(-1);
+        PartitionImage p = t == null ? null : changes.partition(t.name(), partition);
+        if (p == null) {
+          reply.addResults(r.setError(Records.error(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+              "topic '" + tp.getTopic() + "' has no partition " + partition)));
+          continue;
+        }
+        ErrorCode problem = PartitionChanges.preferredProblem(p, changes::isActive);
+        if (problem == null) {
+          changes.apply(PartitionChanges.preferred(t, p, changes::isActive), delta);
+          p = changes.partition(t.name(), partition);
+          LOG.info("Preferred leader {} elected for {}-{} (leader epoch {}) at index {}", p.leaderId(), t.name(), partition,
+              p.leaderEpoch(), index);
+        }
+        String why = problem == null ? "" : problem == ErrorCode.ELECTION_NOT_NEEDED ? "the preferred replica already leads"
+            : "the preferred replica " + p.preferredLeader() + " is not active or not in sync";
+        reply.addResults(r.setError(Records.error(problem == null ? ErrorCode.NONE : problem, why))
+            .setLeaderId(p.leaderId()).setLeaderEpoch(p.leaderEpoch()));
+      }
+    }
+    return new Result(changes.image(), delta, reply.build().toByteString());
+  }
+
+  /** The request with "all" spelled out: every partition of every topic, or of a named topic. */
+  static List<TopicPartitions> expand(MetadataImage image, ElectLeadersRequest req) {
+    List<TopicPartitions> out = new ArrayList<>();
+    if (req.getPartitionsCount() == 0) {
+      for (TopicImage t : image.topics().values()) out.add(all(t));
+      return out;
+    }
+    for (TopicPartitions tp : req.getPartitionsList()) {
+      TopicImage t = image.topic(tp.getTopic());
+      if (tp.getPartitionsCount() == 0 && t != null) {
+        out.add(all(t));
+      } else if (tp.getPartitionsCount() == 0) {
+        out.add(tp.toBuilder().addPartitions(-1).build()); // answered UNKNOWN_TOPIC_OR_PARTITION
+      } else {
+        out.add(tp);
+      }
+    }
+    return out;
+  }
+
+  private static TopicPartitions all(TopicImage t) {
+    TopicPartitions.Builder b = TopicPartitions.newBuilder().setTopic(t.name());
+    for (PartitionImage p : t.partitions()) b.addPartitions(p.partition());
+    return b.build();
+  }
+
+  /**
+   * Partition changes of one entry, accumulated: each change is checked against the state left
+   * by the ones before it, and topic images are rebuilt once per topic at the end.
+   */
+  private static final class Changes {
+    private final MetadataImage base;
+    private final long index;
+    private final Map<String, List<PartitionImage>> modified = new HashMap<>();
+
+    Changes(MetadataImage base, long index) {
+      this.base = base;
+      this.index = index;
+    }
+
+    boolean isActive(int nodeId) {
+      return PartitionChanges.isActive(base, nodeId);
+    }
+
+    PartitionImage partition(String topic, int partition) {
+      List<PartitionImage> ps = modified.get(topic);
+      if (ps == null) {
+        TopicImage t = base.topic(topic);
+        if (t == null) return null;
+        ps = t.partitions();
+      }
+      return partition >= 0 && partition < ps.size() ? ps.get(partition) : null;
+    }
+
+    /** Applies {@code c} when it still may; true when it did. */
+    boolean apply(PartitionChange c, StoreDelta delta) {
+      TopicImage t = base.topic(c.getTopic());
+      PartitionImage p = partition(c.getTopic(), c.getPartition());
+      PartitionImage next = PartitionChanges.applyIfValid(t, p, c, this::isActive);
+      if (next == null) return false;
+      modified.computeIfAbsent(c.getTopic(), k -> new ArrayList<>(t.partitions())).set(c.getPartition(), next);
+      delta.partitionPuts.add(Records.toPartitionRecord(t.topicId(), next));
+      return true;
+    }
+
+    /** The base image with the changes, or the base itself when there are none. */
+    MetadataImage image() {
+      if (modified.isEmpty()) return base;
+      Map<String, TopicImage> topics = new TreeMap<>(base.topics());
+      for (Map.Entry<String, List<PartitionImage>> e : modified.entrySet()) {
+        TopicImage t = base.topic(e.getKey());
+        topics.put(e.getKey(), new TopicImage(t.name(), t.topicId(), t.configs(), e.getValue()));
+      }
+      return new MetadataImage(index, base.clusterId(), topics, base.brokers());
+    }
   }
 
   private Result createTopics(MetadataImage image, CreateTopics cmd, long index) {
@@ -127,7 +329,7 @@ final class MetadataApplier {
       if (a.getReplicasCount() == 0) return "partition without replicas";
       for (int broker : a.getReplicasList()) {
         BrokerImage b = image.brokers().get(broker);
-        if (b == null || b.fenced()) {
+        if (b == null || !b.isActive()) {
           return "broker " + broker + " chosen as a replica is no longer available; retry";
         }
       }

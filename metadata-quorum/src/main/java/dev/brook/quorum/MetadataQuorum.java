@@ -87,7 +87,8 @@ public final class MetadataQuorum implements AutoCloseable {
     RaftGroup group = RaftGroup.valueOf(GROUP_ID, peers);
 
     ImagePublisher publisher = new ImagePublisher(config.nodeId());
-    QuorumController controller = new QuorumController(config.nodeId(), publisher::current);
+    QuorumController controller = new QuorumController(config.nodeId(), publisher::current, config.brokerSessionTimeoutMs(),
+        config.leaderImbalanceCheckIntervalMs(), QuorumController.monotonicClockMs());
     RequestValidator validator = new RequestValidator(config.defaultPartitions(), config.defaultReplicationFactor(),
         Records::newId, System::currentTimeMillis);
     MetadataStateMachine stateMachine = new MetadataStateMachine(config.nodeId(), dbDir, validator, publisher, controller);
@@ -119,7 +120,9 @@ public final class MetadataQuorum implements AutoCloseable {
           .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(
               (int) Math.max(1, config.requestTimeoutMs() / 100), TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
           .build();
-      RaftMetadataClient client = new RaftMetadataClient(raftClient, server, GROUP_ID, publisher, config.requestTimeoutMs());
+      RaftServer s = server;
+      RaftMetadataClient client = new RaftMetadataClient(raftClient, publisher, config.requestTimeoutMs(),
+          () -> RaftMetadataClient.statusOf(s, GROUP_ID, publisher.appliedIndex()), () -> { }, null);
       controller.start(client::write);
       MetadataQuorum quorum = new MetadataQuorum(config, server, raftClient, client, publisher, controller, port);
       if (config.voters().size() == 1) quorum.awaitClusterId();
@@ -147,6 +150,12 @@ public final class MetadataQuorum implements AutoCloseable {
     RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(600, TimeUnit.MILLISECONDS));
     RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMin(p, TimeDuration.valueOf(100, TimeUnit.MILLISECONDS));
     RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMax(p, TimeDuration.valueOf(300, TimeUnit.MILLISECONDS));
+    // Reads that must be current (image fetches of remote clients, validate-only, status) use
+    // ReadIndex. The leader lease is off on purpose: its safety rests on bounded clock drift, and
+    // these reads are rare enough to pay one heartbeat round. Heartbeats are sent as
+    // non-linearizable reads, which Ratis answers on the ready leader only.
+    RaftServerConfigKeys.Read.setOption(p, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
+    RaftServerConfigKeys.Read.setLeaderLeaseEnabled(p, false);
     RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
     RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, config.snapshotThresholdEntries());
     // A dead follower must not pin the log forever: purge up to the snapshot; a follower that
@@ -186,7 +195,68 @@ public final class MetadataQuorum implements AutoCloseable {
    * network and keeps its image fresh through a watch. Close it when done.
    */
   public static MetadataClient connect(QuorumConfig.ClientConfig config) throws IOException {
-    throw new IOException("step 2");
+    List<RaftPeer> peers = new ArrayList<>();
+    for (QuorumConfig.Voter v : config.voters()) peers.add(peer(v.id(), v.host(), v.port()));
+    QuorumConfig.ClientConfig c = config;
+    RaftProperties p = new RaftProperties();
+    long rpcMs = Math.max(100, Math.min(3000, c.requestTimeoutMs()));
+    RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(rpcMs, TimeUnit.MILLISECONDS));
+    RaftClient raft;
+    try {
+      raft = RaftClient.newBuilder()
+          .setRaftGroup(RaftGroup.valueOf(GROUP_ID, peers))
+          .setProperties(p)
+          .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(
+              (int) Math.max(1, c.requestTimeoutMs() / 100), TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
+          .build();
+    } catch (RuntimeException e) {
+      throw new IOException("cannot create a metadata quorum client for voters " + c.voters() + ": " + e.getMessage(), e);
+    }
+    String name = c.clientNodeId() >= 0 ? String.valueOf(c.clientNodeId()) : "client";
+    ImagePublisher publisher = new ImagePublisher(c.clientNodeId());
+    ImageWatcher watcher = new ImageWatcher(raft, publisher, c.requestTimeoutMs(), "brook-quorum-watch-" + name);
+    AutoCloseable resources = () -> {
+      watcher.close();
+      closeQuietly(raft);
+      publisher.close();
+    };
+    RaftMetadataClient client = new RaftMetadataClient(raft, publisher, c.requestTimeoutMs(),
+        () -> remoteStatus(raft, c, publisher), watcher::wake, resources);
+    watcher.start();
+    try {
+      watcher.firstImage().get(c.requestTimeoutMs(), TimeUnit.MILLISECONDS);
+      LOG.info("Metadata client {} connected to voters {}: image version {}", name, c.voters(), publisher.current().version());
+    } catch (TimeoutException | ExecutionException e) {
+      LOG.warn("Metadata client {}: no image from voters {} within {} ms; it keeps trying", name, c.voters(),
+          c.requestTimeoutMs());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      client.close();
+      throw new IOException("interrupted while connecting to the metadata quorum", e);
+    }
+    return client;
+  }
+
+  /** A linearizable status query; leader -1 (and the configured voters) when no voter answers. */
+  private static dev.brook.proto.v1.QuorumStatus remoteStatus(RaftClient raft, QuorumConfig.ClientConfig c,
+      ImagePublisher publisher) {
+    dev.brook.quorum.proto.QuorumRequest req = dev.brook.quorum.proto.QuorumRequest.newBuilder()
+        .setStatus(dev.brook.quorum.proto.StatusRequest.getDefaultInstance()).build();
+    try {
+      org.apache.ratis.protocol.RaftClientReply r = raft.async().sendReadOnly(RaftMetadataClient.toMessage(req))
+          .get(c.requestTimeoutMs(), TimeUnit.MILLISECONDS);
+      if (r.isSuccess()) return RaftMetadataClient.parse(r, dev.brook.proto.v1.QuorumStatus::parseFrom);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (ExecutionException | TimeoutException | RuntimeException e) {
+      // fall through: unknown
+    }
+    dev.brook.proto.v1.QuorumStatus.Builder b = dev.brook.proto.v1.QuorumStatus.newBuilder().setLeaderId(-1)
+        .setAppliedIndex(publisher.appliedIndex());
+    for (QuorumConfig.Voter v : c.voters()) {
+      b.addVoters(dev.brook.proto.v1.QuorumVoter.newBuilder().setNodeId(v.id()).setAddress(v.address()));
+    }
+    return b.build();
   }
 
   /** The in-process client bound to this node. */

@@ -4,6 +4,9 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import dev.brook.proto.v1.CreateTopicsRequest;
 import dev.brook.proto.v1.DeleteTopicsRequest;
 import dev.brook.quorum.proto.AppliedRecord;
+import dev.brook.quorum.proto.BrokerHeartbeatRequest;
+import dev.brook.quorum.proto.FetchImageReply;
+import dev.brook.quorum.proto.HeartbeatAgesReply;
 import dev.brook.quorum.proto.MetadataCommand;
 import dev.brook.quorum.proto.QuorumRequest;
 import java.io.IOException;
@@ -186,6 +189,11 @@ final class MetadataStateMachine extends BaseStateMachine {
         case DELETE_TOPICS -> validator.deleteTopics(DeleteTopicsRequest.parseFrom(req.getDeleteTopics()));
         case REGISTER_BROKER -> validator.registerBroker(req.getRegisterBroker());
         case INITIALIZE_CLUSTER -> validator.initializeCluster();
+        case ALTER_PARTITION -> validator.alterPartition(req.getAlterPartition(), current);
+        case ELECT_LEADERS -> validator.electLeaders(req.getElectLeaders());
+        case CONTROLLER_BATCH -> validator.controllerBatch(req.getControllerBatch());
+        case HEARTBEAT, HEARTBEAT_AGES, FETCH_IMAGE, STATUS ->
+            throw new IllegalArgumentException(req.getRequestCase() + " is read-only");
         case REQUEST_NOT_SET -> throw new IllegalArgumentException("empty metadata request");
       };
     } catch (InvalidProtocolBufferException | IllegalArgumentException e) {
@@ -196,20 +204,67 @@ final class MetadataStateMachine extends BaseStateMachine {
     return trx.setLogData(UnsafeByteOperations.unsafeWrap(command.toByteArray())).build();
   }
 
-  /** Read-only requests, answered from the image without the log: CreateTopics with validate_only. */
+  /**
+   * Read-only requests, answered without the log: CreateTopics with validate_only, image fetches
+   * and status (linearizable reads: Ratis runs them once this node applied the leader's commit
+   * index), heartbeats and heartbeat ages (leader only, answered by the controller from memory;
+   * sent as non-linearizable reads, which Ratis serves only on the ready leader).
+   */
   @Override
   public CompletableFuture<Message> query(Message request) {
     try {
       QuorumRequest req = QuorumRequest.parseFrom(request.getContent().asReadOnlyByteBuffer());
-      if (req.getRequestCase() == QuorumRequest.RequestCase.CREATE_TOPICS) {
-        CreateTopicsRequest create = CreateTopicsRequest.parseFrom(req.getCreateTopics());
-        return CompletableFuture.completedFuture(Message.valueOf(
-            UnsafeByteOperations.unsafeWrap(validator.validateOnly(create, image).toByteArray())));
+      switch (req.getRequestCase()) {
+        case CREATE_TOPICS -> {
+          CreateTopicsRequest create = CreateTopicsRequest.parseFrom(req.getCreateTopics());
+          return reply(validator.validateOnly(create, image));
+        }
+        case HEARTBEAT -> {
+          BrokerHeartbeatRequest hb = req.getHeartbeat();
+          return controller.heartbeat(hb.getNodeId(), hb.getBrokerEpoch(), hb.getWantShutdown()).thenApply(r -> toMessage(r));
+        }
+        case HEARTBEAT_AGES -> {
+          return controller.heartbeatAges().thenApply(ages -> toMessage(HeartbeatAgesReply.newBuilder().putAllAgesMs(ages).build()));
+        }
+        case FETCH_IMAGE -> {
+          return reply(fetchImage(req.getFetchImage().getKnownVersion()));
+        }
+        case STATUS -> {
+          return getServer().thenApply(server -> toMessage(
+              RaftMetadataClient.statusOf(server, getGroupId(), getLastAppliedTermIndex().getIndex())));
+        }
+        default -> {
+          return CompletableFuture.failedFuture(new IllegalArgumentException("not a read-only request: " + req.getRequestCase()));
+        }
       }
-      return CompletableFuture.failedFuture(new IllegalArgumentException("not a read-only request: " + req.getRequestCase()));
     } catch (InvalidProtocolBufferException e) {
       return CompletableFuture.failedFuture(new IllegalArgumentException("invalid metadata query: " + e.getMessage()));
     }
+  }
+
+  private FetchImageReply fetchImage(long knownVersion) {
+    MetadataImage current;
+    long applied;
+    // The image and the applied index must belong together: a watch on applied + 1 must not
+    // skip an entry whose image the reply does not contain yet.
+    lock.readLock().lock();
+    try {
+      current = image;
+      applied = getLastAppliedTermIndex().getIndex();
+    } finally {
+      lock.readLock().unlock();
+    }
+    FetchImageReply.Builder reply = FetchImageReply.newBuilder().setAppliedIndex(applied);
+    if (current.version() != knownVersion) reply.setImage(Records.toSnapshot(current));
+    return reply.build();
+  }
+
+  private static CompletableFuture<Message> reply(com.google.protobuf.MessageLite m) {
+    return CompletableFuture.completedFuture(toMessage(m));
+  }
+
+  private static Message toMessage(com.google.protobuf.MessageLite m) {
+    return Message.valueOf(UnsafeByteOperations.unsafeWrap(m.toByteArray()));
   }
 
   @Override

@@ -147,9 +147,18 @@ final class MetadataStore implements AutoCloseable {
         batch.put(partitions, Records.partitionKey(p.getTopicId(), p.getPartition()), p.toByteArray());
       }
       for (BrokerRecord b : delta.brokerPuts) batch.put(brokers, Records.brokerKey(b.getNodeId()), b.toByteArray());
+      for (StoreDelta.BrokerPatch patch : delta.brokerPatches) {
+        // Deterministic read-modify-write: every replica's database holds the same record here.
+        byte[] key = Records.brokerKey(patch.nodeId());
+        byte[] old = db.get(brokers, key);
+        if (old == null) throw new IOException("broker " + patch.nodeId() + " has no record to change");
+        BrokerRecord b = BrokerRecord.parseFrom(old).toBuilder()
+            .setFenced(patch.fenced()).setShuttingDown(patch.shuttingDown()).build();
+        batch.put(brokers, key, b.toByteArray());
+      }
       batch.put(meta, APPLIED_KEY, applied.toByteArray());
       db.write(syncWrite, batch);
-    } catch (RocksDBException e) {
+    } catch (RocksDBException | InvalidProtocolBufferException e) {
       throw new IOException("cannot write the metadata database in " + dir + ": " + e.getMessage(), e);
     }
   }

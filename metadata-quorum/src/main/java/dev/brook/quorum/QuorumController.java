@@ -1,48 +1,76 @@
 package dev.brook.quorum;
 
+import dev.brook.quorum.proto.ControllerBatch;
+import dev.brook.quorum.proto.HeartbeatReply;
 import dev.brook.quorum.proto.InitializeClusterRequest;
 import dev.brook.quorum.proto.QuorumRequest;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Duties of the active controller: logic that reacts to time or to the absence of state, runs
+ * Duties of the active controller: logic that reacts to time or to the absence of state runs
  * only on the Raft leader (between notifyLeaderReady and notifyNotLeader) and acts only by
- * committing commands, so the state machine stays deterministic.
+ * committing commands, so the state machine stays deterministic. Duties: initialize a new
+ * cluster (commit its id); broker leases from heartbeats (answered here from memory, never
+ * logged); fencing, unfencing, controlled shutdown, leader election and preferred leader restore,
+ * decided by {@link ActiveController} and committed as one {@link ControllerBatch} per decision.
  *
- * <p>Today's only duty: initialize a new cluster (commit its id). The cluster issue adds broker
- * leases (fence brokers whose heartbeats stop, tracked in memory here) and partition leader
- * election, as further duties of {@link #runDuties}.
- *
- * <p>Threading: every duty runs on the single controller thread; the flags are volatile because
- * Ratis notifies from its own threads.
+ * <p>Threading: every duty runs on the single controller thread, which owns the
+ * {@link ActiveController}; Ratis notifies from its own threads, which only submit tasks. A
+ * leadership term has a generation number, so the completion of a batch sent in an earlier term
+ * cannot unblock or confuse the current one. At most one batch is in flight: the next poll sees
+ * the image it produced.
  */
 final class QuorumController implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(QuorumController.class);
   private static final long RETRY_MS = 500;
+  /** How often leases are checked; a broker is fenced at most this much after its session ends. */
+  static final long TICK_MS = 250;
 
   private final int nodeId;
   private final Supplier<MetadataImage> image;
+  private final long sessionTimeoutMs;
+  private final long imbalanceIntervalMs;
+  private final LongSupplier clockMs;
   private final ScheduledExecutorService executor;
   private volatile boolean leader;
   private volatile boolean closed;
   private volatile Function<QuorumRequest, CompletableFuture<?>> sender;
-  private boolean initializing; // controller thread only
 
-  QuorumController(int nodeId, Supplier<MetadataImage> image) {
+  // Controller thread only.
+  private boolean initializing;
+  private ActiveController active;
+  private long generation;
+  private boolean batchInFlight;
+  private ScheduledFuture<?> ticker;
+
+  /** @param clockMs a monotonic clock in ms (tests pass a fake one) */
+  QuorumController(int nodeId, Supplier<MetadataImage> image, long sessionTimeoutMs, long imbalanceIntervalMs,
+      LongSupplier clockMs) {
     this.nodeId = nodeId;
     this.image = image;
+    this.sessionTimeoutMs = sessionTimeoutMs;
+    this.imbalanceIntervalMs = imbalanceIntervalMs;
+    this.clockMs = clockMs;
     this.executor = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "brook-quorum-controller-" + nodeId);
       t.setDaemon(true);
       return t;
     });
+  }
+
+  static LongSupplier monotonicClockMs() {
+    return () -> TimeUnit.NANOSECONDS.toMillis(System.nanoTime());
   }
 
   /** How the controller commits commands (through this node's RaftClient); set once it exists. */
@@ -54,41 +82,133 @@ final class QuorumController implements AutoCloseable {
   void onLeaderReady() {
     LOG.info("Node {} is the metadata quorum leader: controller duties start", nodeId);
     leader = true;
-    submit(this::runDuties);
+    submit(() -> {
+      if (!leader || active != null) return;
+      generation++;
+      batchInFlight = false;
+      // Heartbeats were tracked by the previous leader only: every broker gets a full session.
+      active = new ActiveController(sessionTimeoutMs, imbalanceIntervalMs, clockMs.getAsLong());
+      if (ticker != null) ticker.cancel(false);
+      ticker = executor.scheduleWithFixedDelay(this::runDuties, TICK_MS, TICK_MS, TimeUnit.MILLISECONDS);
+      runDuties();
+    });
   }
 
   void onNotLeader() {
     if (leader) LOG.info("Node {} is no longer the metadata quorum leader: controller duties stop", nodeId);
     leader = false;
+    submit(this::deactivate);
+  }
+
+  private void deactivate() {
+    if (leader) return;
+    active = null;
+    generation++;
+    batchInFlight = false;
+    if (ticker != null) {
+      ticker.cancel(false);
+      ticker = null;
+    }
   }
 
   boolean isActive() {
     return leader && !closed;
   }
 
-  private void runDuties() {
-    Function<QuorumRequest, CompletableFuture<?>> send = sender;
-    if (!isActive() || send == null) return;
-    if (image.get().clusterId() == null && !initializing) {
-      initializing = true;
-      send.apply(QuorumRequest.newBuilder().setInitializeCluster(InitializeClusterRequest.getDefaultInstance()).build())
-          .whenComplete((r, e) -> submit(() -> {
-            initializing = false;
-            if (e != null) {
-              LOG.warn("Initializing the cluster failed, retrying in {} ms: {}", RETRY_MS, e.toString());
-              schedule(this::runDuties, RETRY_MS);
-            }
-          }));
+  /**
+   * A broker heartbeat, answered on the controller thread from memory. Fails with
+   * {@link NotControllerException} when this node is not the active controller.
+   */
+  CompletableFuture<HeartbeatReply> heartbeat(int brokerId, long brokerEpoch, boolean wantShutdown) {
+    return call(a -> {
+      MetadataImage current = image.get();
+      HeartbeatReply reply = a.heartbeat(current, brokerId, brokerEpoch, wantShutdown, clockMs.getAsLong());
+      if (ActiveController.wantsAction(current, brokerId, wantShutdown)) runDuties();
+      return reply;
+    });
+  }
+
+  /** The heartbeat tracker's ages; fails with {@link NotControllerException} when not the active controller. */
+  CompletableFuture<Map<Integer, Long>> heartbeatAges() {
+    return call(a -> a.heartbeatAges(clockMs.getAsLong()));
+  }
+
+  private <T> CompletableFuture<T> call(Function<ActiveController, T> f) {
+    CompletableFuture<T> out = new CompletableFuture<>();
+    boolean queued = submit(() -> {
+      if (active == null || !isActive()) {
+        out.completeExceptionally(new NotControllerException(nodeId));
+        return;
+      }
+      try {
+        out.complete(f.apply(active));
+      } catch (RuntimeException e) {
+        out.completeExceptionally(e);
+      }
+    });
+    if (!queued) out.completeExceptionally(new NotControllerException(nodeId));
+    return out;
+  }
+
+  /** Thrown to a caller of a leader-only duty on a node that is not (or not yet) the active controller. */
+  static final class NotControllerException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    NotControllerException(int nodeId) {
+      super("node " + nodeId + " is not the active metadata controller");
     }
   }
 
-  private void submit(Runnable r) {
-    if (!closed) {
-      try {
-        executor.execute(r);
-      } catch (java.util.concurrent.RejectedExecutionException e) {
-        // closing
+  private void runDuties() {
+    Function<QuorumRequest, CompletableFuture<?>> send = sender;
+    if (!isActive() || send == null) return;
+    MetadataImage current = image.get();
+    if (current.clusterId() == null) {
+      if (!initializing) {
+        initializing = true;
+        send.apply(QuorumRequest.newBuilder().setInitializeCluster(InitializeClusterRequest.getDefaultInstance()).build())
+            .whenComplete((r, e) -> submit(() -> {
+              initializing = false;
+              if (e != null) {
+                LOG.warn("Initializing the cluster failed, retrying in {} ms: {}", RETRY_MS, e.toString());
+                schedule(this::runDuties, RETRY_MS);
+              }
+            }));
       }
+      return;
+    }
+    if (active == null || batchInFlight) return;
+    ControllerBatch batch;
+    try {
+      batch = active.poll(current, clockMs.getAsLong());
+    } catch (RuntimeException e) {
+      LOG.error("Controller decision failed on image {}", current.version(), e);
+      return;
+    }
+    if (batch == null) return;
+    LOG.info("Controller on node {}: {} ({} broker and {} partition changes)", nodeId, batch.getReason(),
+        batch.getBrokersCount(), batch.getPartitionsCount());
+    batchInFlight = true;
+    long gen = generation;
+    send.apply(QuorumRequest.newBuilder().setControllerBatch(batch).build())
+        .whenComplete((r, e) -> submit(() -> {
+          if (gen != generation) return;
+          batchInFlight = false;
+          if (e != null) {
+            LOG.warn("Committing controller decision failed ({}); deciding again: {}", batch.getReason(), e.toString());
+          } else {
+            runDuties(); // the applied batch may enable the next step (e.g. a leader for a new ISR)
+          }
+        }));
+  }
+
+  private boolean submit(Runnable r) {
+    if (closed) return false;
+    try {
+      executor.execute(r);
+      return true;
+    } catch (RejectedExecutionException e) {
+      return false; // closing
     }
   }
 
@@ -96,7 +216,7 @@ final class QuorumController implements AutoCloseable {
     if (!closed) {
       try {
         executor.schedule(r, delayMs, TimeUnit.MILLISECONDS);
-      } catch (java.util.concurrent.RejectedExecutionException e) {
+      } catch (RejectedExecutionException e) {
         // closing
       }
     }

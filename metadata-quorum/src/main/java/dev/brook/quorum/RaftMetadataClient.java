@@ -5,17 +5,29 @@ import dev.brook.proto.v1.CreateTopicsRequest;
 import dev.brook.proto.v1.CreateTopicsResponse;
 import dev.brook.proto.v1.DeleteTopicsRequest;
 import dev.brook.proto.v1.DeleteTopicsResponse;
+import dev.brook.proto.v1.ElectLeadersRequest;
+import dev.brook.proto.v1.ElectLeadersResponse;
 import dev.brook.proto.v1.ErrorCode;
 import dev.brook.proto.v1.QuorumStatus;
 import dev.brook.proto.v1.QuorumVoter;
+import dev.brook.quorum.proto.AlterPartitionReply;
+import dev.brook.quorum.proto.BrokerHeartbeatRequest;
+import dev.brook.quorum.proto.HeartbeatAgesReply;
+import dev.brook.quorum.proto.HeartbeatAgesRequest;
+import dev.brook.quorum.proto.HeartbeatReply;
+import dev.brook.quorum.proto.PartitionAlteration;
 import dev.brook.quorum.proto.QuorumRequest;
+import dev.brook.quorum.proto.RegisterBrokerReply;
 import dev.brook.quorum.proto.RegisterBrokerRequest;
 import java.io.IOException;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
@@ -27,24 +39,40 @@ import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 
 /**
- * {@link MetadataClient} over a Ratis client bound to this node's group. Writes are sent with
- * {@code async().send} (the Ratis client finds the leader and retries; duplicates of a retried
- * request are filtered by the server's retry cache) and then wait until this node has applied the
- * entry, bounded as a whole by the request timeout. Thread-safe.
+ * {@link MetadataClient} over a Ratis client, for both a quorum node (image = the node's own
+ * applied state) and a remote broker-only node (image = what its {@link ImageWatcher} fetched).
+ *
+ * <p>Writes are sent with {@code async().send} (the Ratis client finds the leader and retries;
+ * duplicates of a retried request are filtered by the server's retry cache) and complete once
+ * the entry is visible in {@link #image()}, bounded as a whole by the request timeout.
+ * Heartbeats and heartbeat ages are non-linearizable reads (Ratis serves them on the ready
+ * leader only), retried briefly while the new leader's controller is not active yet.
+ * Thread-safe.
  */
 final class RaftMetadataClient implements MetadataClient {
+  private static final long NOT_CONTROLLER_RETRY_MS = 100;
+
   private final RaftClient raft;
-  private final RaftServer server;
-  private final RaftGroupId groupId;
   private final ImagePublisher publisher;
   private final long timeoutMs;
+  private final Supplier<QuorumStatus> status;
+  private final Runnable afterWrite;
+  private final AutoCloseable resources;
+  private volatile boolean closed;
 
-  RaftMetadataClient(RaftClient raft, RaftServer server, RaftGroupId groupId, ImagePublisher publisher, long timeoutMs) {
+  /**
+   * @param status how {@link #status()} is answered
+   * @param afterWrite called when a write was committed (a remote client refreshes its image)
+   * @param resources closed by {@link #close()}; null for a quorum node's own client
+   */
+  RaftMetadataClient(RaftClient raft, ImagePublisher publisher, long timeoutMs, Supplier<QuorumStatus> status,
+      Runnable afterWrite, AutoCloseable resources) {
     this.raft = raft;
-    this.server = server;
-    this.groupId = groupId;
     this.publisher = publisher;
     this.timeoutMs = timeoutMs;
+    this.status = status;
+    this.afterWrite = afterWrite;
+    this.resources = resources;
   }
 
   @Override
@@ -87,41 +115,96 @@ final class RaftMetadataClient implements MetadataClient {
         .setRegisterBroker(RegisterBrokerRequest.newBuilder().setNodeId(nodeId).setAddress(address)
             .setRack(rack == null ? "" : rack))
         .build();
-    return write(req).thenApply(r -> parse(r, dev.brook.quorum.proto.RegisterBrokerReply::parseFrom).getBrokerEpoch());
+    return write(req).thenApply(r -> parse(r, RegisterBrokerReply::parseFrom).getBrokerEpoch());
   }
 
   @Override
   public CompletableFuture<HeartbeatResult> heartbeat(int nodeId, long brokerEpoch, boolean wantShutdown) {
-    return CompletableFuture.failedFuture(new UnsupportedOperationException("step 2"));
+    QuorumRequest req = QuorumRequest.newBuilder()
+        .setHeartbeat(BrokerHeartbeatRequest.newBuilder().setNodeId(nodeId).setBrokerEpoch(brokerEpoch)
+            .setWantShutdown(wantShutdown))
+        .build();
+    return leaderQuery(req).thenApply(r -> {
+      HeartbeatReply h = parse(r, HeartbeatReply::parseFrom);
+      ErrorCode code = ErrorCode.forNumber(h.getErrorCode());
+      return new HeartbeatResult(code == null ? ErrorCode.UNKNOWN_SERVER_ERROR : code, h.getFenced(), h.getShutdownReady());
+    });
   }
 
   @Override
   public CompletableFuture<AlterPartitionResult> alterPartition(AlterPartitionRequest request) {
-    return CompletableFuture.failedFuture(new UnsupportedOperationException("step 2"));
+    QuorumRequest req = QuorumRequest.newBuilder()
+        .setAlterPartition(PartitionAlteration.newBuilder()
+            .setTopic(request.topic()).setPartition(request.partition()).setLeaderId(request.leaderId())
+            .setLeaderBrokerEpoch(request.leaderBrokerEpoch()).setLeaderEpoch(request.leaderEpoch())
+            .setPartitionEpoch(request.partitionEpoch()).addAllNewIsr(request.newIsr()))
+        .build();
+    return write(req).thenApply(r -> {
+      AlterPartitionReply a = parse(r, AlterPartitionReply::parseFrom);
+      ErrorCode code = ErrorCode.forNumber(a.getErrorCode());
+      PartitionImage p = a.hasPartition() ? Records.toPartitionImage(a.getPartition()) : null;
+      return new AlterPartitionResult(code == null ? ErrorCode.UNKNOWN_SERVER_ERROR : code, a.getErrorMessage(), p);
+    });
   }
 
   @Override
-  public CompletableFuture<dev.brook.proto.v1.ElectLeadersResponse> electLeaders(dev.brook.proto.v1.ElectLeadersRequest request) {
-    return CompletableFuture.failedFuture(new UnsupportedOperationException("step 2"));
+  public CompletableFuture<ElectLeadersResponse> electLeaders(ElectLeadersRequest request) {
+    QuorumRequest req = QuorumRequest.newBuilder().setElectLeaders(request.toByteString()).build();
+    return write(req).thenApply(r -> parse(r, ElectLeadersResponse::parseFrom));
   }
 
   @Override
-  public CompletableFuture<java.util.Map<Integer, Long>> heartbeatAgesMs() {
-    return CompletableFuture.failedFuture(new UnsupportedOperationException("step 2"));
+  public CompletableFuture<Map<Integer, Long>> heartbeatAgesMs() {
+    QuorumRequest req = QuorumRequest.newBuilder().setHeartbeatAges(HeartbeatAgesRequest.getDefaultInstance()).build();
+    return leaderQuery(req).thenApply(r -> Map.copyOf(parse(r, HeartbeatAgesReply::parseFrom).getAgesMsMap()));
   }
 
-  @Override
-  public void close() {
-    // Closed with its MetadataQuorum.
-  }
-
-  /** Sends a write and completes once this node applied it. Used by the controller too. */
+  /** Sends a write and completes once it is visible in this client's image. Used by the controller too. */
   CompletableFuture<RaftClientReply> write(QuorumRequest req) {
+    if (closed) return CompletableFuture.failedFuture(closedException());
     CompletableFuture<RaftClientReply> sent = raft.async().send(toMessage(req)).thenCompose(r -> {
       if (!r.isSuccess()) return CompletableFuture.failedFuture(r.getException());
+      afterWrite.run();
       return publisher.awaitVersion(r.getLogIndex()).thenApply(image -> r);
     });
     return bounded(sent);
+  }
+
+  /**
+   * A read that only the active controller answers. A leader that has not activated its
+   * controller yet (just elected) answers "not the active controller": retried until the timeout.
+   */
+  private CompletableFuture<RaftClientReply> leaderQuery(QuorumRequest req) {
+    if (closed) return CompletableFuture.failedFuture(closedException());
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+    CompletableFuture<RaftClientReply> out = new CompletableFuture<>();
+    attempt(req, deadline, out);
+    return bounded(out);
+  }
+
+  private void attempt(QuorumRequest req, long deadlineNanos, CompletableFuture<RaftClientReply> out) {
+    raft.async().sendReadOnlyNonLinearizable(toMessage(req)).whenComplete((r, e) -> {
+      Throwable error = e != null ? e : (r != null && !r.isSuccess() ? r.getException() : null);
+      if (error == null) {
+        out.complete(r);
+      } else if (isNotController(error) && !closed
+          && System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(NOT_CONTROLLER_RETRY_MS) < deadlineNanos) {
+        Executor later = CompletableFuture.delayedExecutor(NOT_CONTROLLER_RETRY_MS, TimeUnit.MILLISECONDS);
+        later.execute(() -> attempt(req, deadlineNanos, out));
+      } else {
+        out.completeExceptionally(error);
+      }
+    });
+  }
+
+  private static boolean isNotController(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof QuorumController.NotControllerException) return true;
+      if (t instanceof StateMachineException && String.valueOf(t.getMessage()).contains("not the active metadata controller")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Bounds a call by the request timeout and maps every failure to a QuorumException. */
@@ -141,6 +224,9 @@ final class RaftMetadataClient implements MetadataClient {
   private QuorumException toQuorumException(Throwable e) {
     Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
     if (cause instanceof QuorumException q) return q;
+    if (isNotController(cause)) {
+      return new QuorumException(ErrorCode.QUORUM_NOT_AVAILABLE, "the metadata quorum has no active controller yet", cause);
+    }
     if (cause instanceof StateMachineException) {
       return new QuorumException(ErrorCode.INVALID_REQUEST, "the metadata quorum refused the request: " + cause.getMessage(), cause);
     }
@@ -151,15 +237,19 @@ final class RaftMetadataClient implements MetadataClient {
     return new QuorumException(ErrorCode.QUORUM_NOT_AVAILABLE, "the metadata quorum is not available: " + cause, cause);
   }
 
-  private static Message toMessage(QuorumRequest req) {
+  private static QuorumException closedException() {
+    return new QuorumException(ErrorCode.QUORUM_NOT_AVAILABLE, "the metadata client is closed");
+  }
+
+  static Message toMessage(QuorumRequest req) {
     return Message.valueOf(UnsafeByteOperations.unsafeWrap(req.toByteArray()));
   }
 
-  private interface Parser<T> {
+  interface Parser<T> {
     T parse(byte[] bytes) throws InvalidProtocolBufferException;
   }
 
-  private static <T> T parse(RaftClientReply reply, Parser<T> parser) {
+  static <T> T parse(RaftClientReply reply, Parser<T> parser) {
     try {
       return parser.parse(reply.getMessage().getContent().toByteArray());
     } catch (InvalidProtocolBufferException e) {
@@ -169,7 +259,12 @@ final class RaftMetadataClient implements MetadataClient {
 
   @Override
   public QuorumStatus status() {
-    QuorumStatus.Builder b = QuorumStatus.newBuilder().setLeaderId(-1).setAppliedIndex(publisher.appliedIndex());
+    return status.get();
+  }
+
+  /** The quorum as the local Ratis server {@code server} sees it; leader -1 when it knows none. */
+  static QuorumStatus statusOf(RaftServer server, RaftGroupId groupId, long appliedFallback) {
+    QuorumStatus.Builder b = QuorumStatus.newBuilder().setLeaderId(-1).setAppliedIndex(appliedFallback);
     try {
       RaftServer.Division d = server.getDivision(groupId);
       RaftPeerId leader = d.getInfo().getLeaderId();
@@ -184,5 +279,16 @@ final class RaftMetadataClient implements MetadataClient {
       // A closed or not yet started server: report what is known (no leader).
     }
     return b.build();
+  }
+
+  @Override
+  public void close() {
+    if (closed || resources == null) return;
+    closed = true;
+    try {
+      resources.close();
+    } catch (Exception e) {
+      // best effort: nothing more to release
+    }
   }
 }

@@ -7,7 +7,11 @@ import dev.brook.quorum.proto.PartitionRecord;
 import dev.brook.quorum.proto.TopicRecord;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import dev.brook.quorum.proto.ImageSnapshot;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.List;
 import java.util.UUID;
 
@@ -41,8 +45,51 @@ final class Records {
         p.getPartitionEpoch());
   }
 
+  static PartitionRecord toPartitionRecord(String topicId, PartitionImage p) {
+    return PartitionRecord.newBuilder()
+        .setTopicId(topicId).setPartition(p.partition())
+        .addAllReplicas(p.replicas()).addAllIsr(p.isr())
+        .setLeaderId(p.leaderId()).setLeaderEpoch(p.leaderEpoch()).setPartitionEpoch(p.partitionEpoch())
+        .build();
+  }
+
+  /** The record of a broker as far as the image knows it (registered_ms is not in the image: 0). */
+  static BrokerRecord toBrokerRecord(BrokerImage b) {
+    return BrokerRecord.newBuilder()
+        .setNodeId(b.nodeId()).setAddress(b.address()).setRack(b.rack())
+        .setFenced(b.fenced()).setBrokerEpoch(b.brokerEpoch()).setShuttingDown(b.shuttingDown())
+        .build();
+  }
+
   static BrokerImage toBrokerImage(BrokerRecord b) {
     return new BrokerImage(b.getNodeId(), b.getAddress(), b.getRack(), b.getFenced(), b.getBrokerEpoch(), b.getShuttingDown());
+  }
+
+  /** The whole image as records, for remote clients. */
+  static ImageSnapshot toSnapshot(MetadataImage image) {
+    ImageSnapshot.Builder b = ImageSnapshot.newBuilder().setVersion(image.version())
+        .setClusterId(image.clusterId() == null ? "" : image.clusterId());
+    for (TopicImage t : image.topics().values()) {
+      b.addTopics(TopicRecord.newBuilder().setName(t.name()).setTopicId(t.topicId()).putAllConfigs(t.configs())
+          .setPartitionCount(t.partitions().size()));
+      for (PartitionImage p : t.partitions()) b.addPartitions(toPartitionRecord(t.topicId(), p));
+    }
+    for (BrokerImage br : image.brokers().values()) b.addBrokers(toBrokerRecord(br));
+    return b.build();
+  }
+
+  static MetadataImage fromSnapshot(ImageSnapshot s) {
+    Map<String, List<PartitionRecord>> partsById = new HashMap<>();
+    for (PartitionRecord p : s.getPartitionsList()) partsById.computeIfAbsent(p.getTopicId(), k -> new ArrayList<>()).add(p);
+    Map<String, TopicImage> topics = new TreeMap<>();
+    for (TopicRecord t : s.getTopicsList()) {
+      List<PartitionRecord> ps = new ArrayList<>(partsById.getOrDefault(t.getTopicId(), List.of()));
+      ps.sort((x, y) -> Integer.compare(x.getPartition(), y.getPartition()));
+      topics.put(t.getName(), toTopicImage(t, ps));
+    }
+    Map<Integer, BrokerImage> brokers = new TreeMap<>();
+    for (BrokerRecord b : s.getBrokersList()) brokers.put(b.getNodeId(), toBrokerImage(b));
+    return new MetadataImage(s.getVersion(), s.getClusterId().isEmpty() ? null : s.getClusterId(), topics, brokers);
   }
 
   static Error error(ErrorCode code, String message) {

@@ -8,7 +8,12 @@ import dev.brook.proto.v1.ErrorCode;
 import dev.brook.proto.v1.NewTopic;
 import dev.brook.protocol.TopicConfig;
 import dev.brook.protocol.TopicNames;
+import dev.brook.proto.v1.ElectLeadersRequest;
+import dev.brook.quorum.proto.AlterPartition;
+import dev.brook.quorum.proto.ControllerBatch;
 import dev.brook.quorum.proto.CreateTopics;
+import dev.brook.quorum.proto.ElectLeaders;
+import dev.brook.quorum.proto.PartitionAlteration;
 import dev.brook.quorum.proto.DeleteTopics;
 import dev.brook.quorum.proto.InitializeCluster;
 import dev.brook.quorum.proto.MetadataCommand;
@@ -19,7 +24,9 @@ import dev.brook.quorum.proto.TopicCreation;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 
@@ -62,6 +69,31 @@ final class RequestValidator {
         .build();
   }
 
+  /** An ISR change: checked here against the latest image, re-checked in apply with the same rules. */
+  MetadataCommand alterPartition(PartitionAlteration r, MetadataImage image) {
+    AlterPartitionRequest req = new AlterPartitionRequest(r.getTopic(), r.getPartition(), r.getLeaderId(),
+        r.getLeaderBrokerEpoch(), r.getLeaderEpoch(), r.getPartitionEpoch(), r.getNewIsrList());
+    PartitionChanges.AlterCheck check = PartitionChanges.checkAlter(image, req);
+    AlterPartition.Builder cmd = AlterPartition.newBuilder().setRequest(r);
+    if (check.error() != ErrorCode.NONE) cmd.setErrorCode(check.error().getNumber()).setErrorMessage(check.message());
+    return MetadataCommand.newBuilder().setAlterPartition(cmd).build();
+  }
+
+  /** @throws IllegalArgumentException when the request is unreadable */
+  MetadataCommand electLeaders(com.google.protobuf.ByteString request) {
+    try {
+      ElectLeadersRequest.parseFrom(request);
+    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+      throw new IllegalArgumentException("unreadable ElectLeadersRequest: " + e.getMessage());
+    }
+    return MetadataCommand.newBuilder().setElectLeaders(ElectLeaders.newBuilder().setRequest(request)).build();
+  }
+
+  /** The controller's decisions are logged as they are: apply checks each against its state. */
+  MetadataCommand controllerBatch(ControllerBatch batch) {
+    return MetadataCommand.newBuilder().setControllerBatch(batch).build();
+  }
+
   MetadataCommand deleteTopics(DeleteTopicsRequest req) {
     return MetadataCommand.newBuilder()
         .setDeleteTopics(DeleteTopics.newBuilder().addAllNames(req.getNamesList()))
@@ -90,9 +122,10 @@ final class RequestValidator {
   }
 
   private List<TopicCreation> check(CreateTopicsRequest req, MetadataImage image, boolean assign) {
-    List<Integer> usable = new ArrayList<>();
+    // Only active brokers (unfenced, not shutting down) get replicas; racks spread them.
+    Map<Integer, String> usable = new TreeMap<>();
     for (BrokerImage b : image.brokers().values()) {
-      if (!b.fenced()) usable.add(b.nodeId());
+      if (b.isActive()) usable.put(b.nodeId(), b.rack());
     }
     Set<String> seen = new HashSet<>();
     List<TopicCreation> out = new ArrayList<>(req.getTopicsCount());

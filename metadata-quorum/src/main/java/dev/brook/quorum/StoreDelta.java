@@ -16,7 +16,14 @@ final class StoreDelta {
   /** A deleted topic: its name (topics key) and id (prefix of its partition keys). */
   record DeletedTopic(String name, String topicId) {}
 
+  /**
+   * A change of a registered broker's state; the store rewrites its record with these values
+   * (keeping the registration fields, which the image does not carry).
+   */
+  record BrokerPatch(int nodeId, boolean fenced, boolean shuttingDown) {}
+
   ClusterRecord cluster;
+  final List<BrokerPatch> brokerPatches = new ArrayList<>();
   final List<TopicRecord> topicPuts = new ArrayList<>();
   final List<DeletedTopic> topicDeletes = new ArrayList<>();
   final List<PartitionRecord> partitionPuts = new ArrayList<>();
@@ -24,6 +31,6 @@ final class StoreDelta {
 
   boolean isEmpty() {
     return cluster == null && topicPuts.isEmpty() && topicDeletes.isEmpty() && partitionPuts.isEmpty()
-        && brokerPuts.isEmpty();
+        && brokerPuts.isEmpty() && brokerPatches.isEmpty();
   }
 }

@@ -9,6 +9,8 @@ import dev.brook.proto.v1.DeleteTopicsRequest;
 import dev.brook.proto.v1.DeleteTopicsResponse;
 import dev.brook.proto.v1.ErrorCode;
 import dev.brook.proto.v1.NewTopic;
+import dev.brook.quorum.proto.BrokerChange;
+import dev.brook.quorum.proto.ControllerBatch;
 import dev.brook.quorum.proto.MetadataCommand;
 import dev.brook.quorum.proto.RegisterBrokerRequest;
 import java.util.List;
@@ -38,9 +40,12 @@ class MetadataApplierTest {
     return r.reply();
   }
 
+  /** Registers and unfences (as the controller would after their first heartbeat). */
   private void registerBrokers(int... ids) {
     for (int id : ids) {
       apply(validator.registerBroker(RegisterBrokerRequest.newBuilder().setNodeId(id).setAddress("h:" + id).build()));
+      apply(MetadataCommand.newBuilder().setControllerBatch(ControllerBatch.newBuilder().addBrokers(BrokerChange.newBuilder()
+          .setNodeId(id).setBrokerEpoch(image.brokers().get(id).brokerEpoch()).setFenced(false))).build());
     }
   }
 
@@ -137,9 +142,10 @@ class MetadataApplierTest {
   void reRegistrationBumpsTheBrokerEpoch() {
     registerBrokers(4);
     long epoch = image.brokers().get(4).brokerEpoch();
-    registerBrokers(4);
+    apply(validator.registerBroker(RegisterBrokerRequest.newBuilder().setNodeId(4).setAddress("h:4").build()));
     assertThat(image.brokers().get(4).brokerEpoch()).isGreaterThan(epoch);
-    assertThat(image.brokers().get(4).fenced()).isFalse();
+    // A (re)registered broker starts fenced: its first heartbeat with the new epoch unfences it.
+    assertThat(image.brokers().get(4).fenced()).isTrue();
   }
 
   @Test

@@ -7,6 +7,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 final class QuorumTestSupport {
   private QuorumTestSupport() {}
@@ -19,6 +20,22 @@ final class QuorumTestSupport {
 
   static void closeAll(List<MetadataQuorum> nodes) {
     closeAll(nodes.toArray(new MetadataQuorum[0]));
+  }
+
+  /** Registers a broker and heartbeats once, then waits until the controller unfenced it; returns its epoch. */
+  static long registerAndUnfence(MetadataClient client, int id, String address, String rack) {
+    try {
+      long epoch = client.registerBroker(id, address, rack).get(15, TimeUnit.SECONDS);
+      HeartbeatResult r = client.heartbeat(id, epoch, false).get(15, TimeUnit.SECONDS);
+      if (r.error() != dev.brook.proto.v1.ErrorCode.NONE) throw new AssertionError("heartbeat of " + id + ": " + r);
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(15)).until(() -> {
+        BrokerImage b = client.image().brokers().get(id);
+        return b != null && b.brokerEpoch() == epoch && !b.fenced();
+      });
+      return epoch;
+    } catch (Exception e) {
+      throw new AssertionError("registering broker " + id + " failed", e);
+    }
   }
 
   /** Free ports for multi-voter configs, where port 0 is not allowed. */

@@ -36,7 +36,7 @@ class SingleNodeQuorumTest {
 
   private QuorumConfig config(long snapshotThreshold) {
     return QuorumConfig.builder().nodeId(1).quorumAddress("127.0.0.1:0").dataDir(dataDir)
-        .snapshotThresholdEntries(snapshotThreshold).requestTimeoutMs(10_000).build();
+        .snapshotThresholdEntries(snapshotThreshold).requestTimeoutMs(10_000).brokerSessionTimeoutMs(60_000).build();
   }
 
   private static NewTopic topic(String name, int partitions, int rf) {
@@ -53,7 +53,7 @@ class SingleNodeQuorumTest {
     MetadataClient client = quorum.client();
     assertThat(quorum.port()).isPositive();
     assertThat(client.image().clusterId()).hasSize(32);
-    client.registerBroker(1, "127.0.0.1:9092", "").get(10, TimeUnit.SECONDS);
+    QuorumTestSupport.registerAndUnfence(client, 1, "127.0.0.1:9092", "");
 
     CreateTopicsResponse r = client.createTopics(request(
         topic("orders", 3, 1),
@@ -98,7 +98,7 @@ class SingleNodeQuorumTest {
     MetadataClient client = quorum.client();
     List<MetadataImage> seen = new CopyOnWriteArrayList<>();
     client.addListener(seen::add);
-    client.registerBroker(1, "127.0.0.1:9092", "rack-a").get(10, TimeUnit.SECONDS);
+    QuorumTestSupport.registerAndUnfence(client, 1, "127.0.0.1:9092", "rack-a");
     for (int i = 0; i < 5; i++) {
       client.createTopics(request(topic("t" + i, 1, 1))).get(10, TimeUnit.SECONDS);
     }
@@ -108,8 +108,8 @@ class SingleNodeQuorumTest {
     for (int i = 1; i < seen.size(); i++) {
       assertThat(seen.get(i).version()).isGreaterThan(seen.get(i - 1).version());
     }
-    // Every topic appears in the image right after its own entry: 1 broker + 5 topics after the first image.
-    assertThat(seen).hasSize(7);
+    // Every change appears in its own image: register, unfence, 5 topics after the first image.
+    assertThat(seen).hasSize(8);
     assertThat(seen.get(seen.size() - 1).topics().keySet()).containsExactly("t0", "t1", "t2", "t3", "t4");
     assertThat(seen.get(1).brokers().get(1).rack()).isEqualTo("rack-a");
     assertThat(client.awaitVersion(last).get(5, TimeUnit.SECONDS).version()).isEqualTo(last);
@@ -119,7 +119,7 @@ class SingleNodeQuorumTest {
   void stateSurvivesRestartWithAndWithoutSnapshot() throws Exception {
     quorum = MetadataQuorum.start(config(10_000));
     MetadataClient client = quorum.client();
-    client.registerBroker(1, "127.0.0.1:9092", "").get(10, TimeUnit.SECONDS);
+    QuorumTestSupport.registerAndUnfence(client, 1, "127.0.0.1:9092", "");
     client.createTopics(request(topic("before-snapshot", 2, 1))).get(10, TimeUnit.SECONDS);
     long snapshotIndex = quorum.raftClient().getSnapshotManagementApi().create(1, 10_000).getLogIndex();
     assertThat(snapshotIndex).isPositive();
@@ -148,7 +148,7 @@ class SingleNodeQuorumTest {
   void automaticSnapshotsByThreshold() throws Exception {
     quorum = MetadataQuorum.start(config(3));
     MetadataClient client = quorum.client();
-    client.registerBroker(1, "127.0.0.1:9092", "").get(10, TimeUnit.SECONDS);
+    QuorumTestSupport.registerAndUnfence(client, 1, "127.0.0.1:9092", "");
     for (int i = 0; i < 8; i++) {
       client.createTopics(request(topic("auto" + i, 1, 1))).get(10, TimeUnit.SECONDS);
     }

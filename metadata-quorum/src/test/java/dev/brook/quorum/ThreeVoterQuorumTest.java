@@ -34,7 +34,7 @@ class ThreeVoterQuorumTest {
     List<QuorumConfig> out = new ArrayList<>();
     for (QuorumConfig.Voter v : voters) {
       out.add(QuorumConfig.builder().nodeId(v.id()).quorumAddress(v.address()).voters(voters)
-          .dataDir(dir.resolve("node" + v.id())).requestTimeoutMs(requestTimeoutMs).build());
+          .dataDir(dir.resolve("node" + v.id())).requestTimeoutMs(requestTimeoutMs).brokerSessionTimeoutMs(60_000).build());
     }
     return out;
   }
@@ -60,7 +60,7 @@ class ThreeVoterQuorumTest {
       assertThat(nodes).extracting(n -> n.client().image().clusterId()).containsOnly(nodes.get(0).client().image().clusterId());
 
       for (int id = 1; id <= 3; id++) {
-        nodes.get(id - 1).client().registerBroker(id, "127.0.0.1:" + (9090 + id), "").get(15, TimeUnit.SECONDS);
+        QuorumTestSupport.registerAndUnfence(nodes.get(id - 1).client(), id, "127.0.0.1:" + (9090 + id), "");
       }
       // Sent through node 2, whichever node leads.
       CreateTopicsResponse r = nodes.get(1).client().createTopics(CreateTopicsRequest.newBuilder()
@@ -93,7 +93,7 @@ class ThreeVoterQuorumTest {
     List<QuorumConfig> configs = new ArrayList<>();
     for (QuorumConfig c : configs(15_000)) {
       configs.add(QuorumConfig.builder().nodeId(c.nodeId()).quorumAddress(c.quorumAddress()).voters(c.voters())
-          .dataDir(c.dataDir()).requestTimeoutMs(15_000).snapshotThresholdEntries(4).build());
+          .dataDir(c.dataDir()).requestTimeoutMs(15_000).brokerSessionTimeoutMs(60_000).snapshotThresholdEntries(4).build());
     }
     java.util.function.Consumer<org.apache.ratis.conf.RaftProperties> tiny = p -> {
       org.apache.ratis.server.RaftServerConfigKeys.Log.setSegmentSizeMax(p, org.apache.ratis.util.SizeInBytes.valueOf("2KB"));
@@ -110,7 +110,7 @@ class ThreeVoterQuorumTest {
       third.close();
 
       MetadataClient client = nodes.get(0).client();
-      client.registerBroker(1, "127.0.0.1:9091", "").get(15, TimeUnit.SECONDS);
+      QuorumTestSupport.registerAndUnfence(client, 1, "127.0.0.1:9091", "");
       for (int i = 0; i < 40; i++) {
         client.createTopics(CreateTopicsRequest.newBuilder()
             .addTopics(NewTopic.newBuilder().setName("lag-" + i).setPartitions(2)).build()).get(15, TimeUnit.SECONDS);

@@ -1,0 +1,156 @@
+package dev.brook.quorum;
+
+import dev.brook.proto.v1.ErrorCode;
+import dev.brook.quorum.proto.BrokerChange;
+import dev.brook.quorum.proto.ControllerBatch;
+import dev.brook.quorum.proto.HeartbeatReply;
+import dev.brook.quorum.proto.PartitionChange;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * The decisions of the active controller, for one leadership term of this node: broker leases
+ * (heartbeats in memory, {@link BrokerHeartbeatManager}), fencing and unfencing, controlled
+ * shutdown, leader election from the ISR and preferred leader restore. It does no I/O and reads no
+ * clock: the caller passes the current image and time and commits the returned
+ * {@link ControllerBatch} (Kafka's QuorumController and etcd's raft keep decisions apart from I/O
+ * the same way), which makes every rule testable with a fake clock.
+ *
+ * <p>Level-triggered: {@link #poll} compares the image with what should be and returns the
+ * changes that close the gap, so a decision that was lost (leader change, timeout) or skipped in
+ * apply (the state moved on) is simply decided again from the next image. The caller keeps at
+ * most one batch in flight and polls again once it is applied.
+ *
+ * <p>Not thread-safe: owned by the controller thread.
+ */
+final class ActiveController {
+  private final long sessionTimeoutMs;
+  private final long imbalanceIntervalMs;
+  private final BrokerHeartbeatManager heartbeats;
+  private long nextImbalanceCheckMs;
+  /** The image of the previous poll: to notice preferred replicas that just rejoined an ISR. */
+  private MetadataImage previous;
+
+  ActiveController(long sessionTimeoutMs, long imbalanceIntervalMs, long nowMs) {
+    this.sessionTimeoutMs = sessionTimeoutMs;
+    this.imbalanceIntervalMs = imbalanceIntervalMs;
+    this.heartbeats = new BrokerHeartbeatManager(sessionTimeoutMs, nowMs);
+    this.nextImbalanceCheckMs = nowMs + imbalanceIntervalMs;
+  }
+
+  /**
+   * A broker's heartbeat. Records it when its epoch is current; the state changes it asks for
+   * (unfence, shutdown) are decided by the next {@link #poll}.
+   */
+  HeartbeatReply heartbeat(MetadataImage image, int nodeId, long brokerEpoch, boolean wantShutdown, long nowMs) {
+    BrokerImage b = image.brokers().get(nodeId);
+    if (b == null || b.brokerEpoch() != brokerEpoch) {
+      return HeartbeatReply.newBuilder().setErrorCode(ErrorCode.STALE_BROKER_EPOCH_VALUE).setFenced(true).build();
+    }
+    BrokerHeartbeatManager.Contact before = heartbeats.contact(nodeId, brokerEpoch);
+    // Once asked, a shutdown stays asked for this epoch (a late heartbeat must not undo it).
+    heartbeats.touch(nodeId, brokerEpoch, wantShutdown || (before != null && before.wantShutdown()), nowMs);
+    boolean leadsNothing = true;
+    for (TopicImage t : image.topics().values()) {
+      for (PartitionImage p : t.partitions()) {
+        if (p.leaderId() == nodeId) leadsNothing = false;
+      }
+    }
+    boolean ready = wantShutdown && (b.fenced() || b.shuttingDown()) && leadsNothing;
+    return HeartbeatReply.newBuilder().setErrorCode(ErrorCode.NONE_VALUE).setFenced(b.fenced()).setShutdownReady(ready).build();
+  }
+
+  /** Whether a heartbeat asks for something only a poll does (unfence, shutdown): poll soon. */
+  static boolean wantsAction(MetadataImage image, int nodeId, boolean wantShutdown) {
+    BrokerImage b = image.brokers().get(nodeId);
+    return b != null && (b.fenced() && !wantShutdown || wantShutdown && !b.shuttingDown() && !b.fenced());
+  }
+
+  Map<Integer, Long> heartbeatAges(long nowMs) {
+    return heartbeats.ages(nowMs);
+  }
+
+  /** The changes the image needs now, or null when none. */
+  ControllerBatch poll(MetadataImage image, long nowMs) {
+    heartbeats.retain(image.brokers().keySet());
+    ControllerBatch.Builder batch = ControllerBatch.newBuilder();
+    List<String> reasons = new ArrayList<>();
+    Map<Integer, Boolean> activeAfter = new HashMap<>();
+    for (BrokerImage b : image.brokers().values()) {
+      BrokerHeartbeatManager.Contact c = heartbeats.contact(b.nodeId(), b.brokerEpoch());
+      boolean wantShutdown = c != null && c.wantShutdown();
+      boolean fenced = b.fenced();
+      boolean shuttingDown = b.shuttingDown();
+      if (!fenced && heartbeats.expired(b.nodeId(), b.brokerEpoch(), nowMs)) {
+        fenced = true;
+        reasons.add("broker " + b.nodeId() + " lease expired");
+      } else if (fenced && !shuttingDown && !wantShutdown && heartbeats.alive(b.nodeId(), b.brokerEpoch(), nowMs)) {
+        fenced = false;
+        reasons.add("broker " + b.nodeId() + " unfenced");
+      }
+      if (!fenced && !shuttingDown && wantShutdown) {
+        shuttingDown = true;
+        reasons.add("broker " + b.nodeId() + " controlled shutdown");
+      }
+      if (fenced != b.fenced() || shuttingDown != b.shuttingDown()) {
+        BrokerChange.Builder change = BrokerChange.newBuilder().setNodeId(b.nodeId()).setBrokerEpoch(b.brokerEpoch());
+        if (fenced != b.fenced()) change.setFenced(fenced);
+        if (shuttingDown != b.shuttingDown()) change.setShuttingDown(shuttingDown);
+        batch.addBrokers(change);
+      }
+      activeAfter.put(b.nodeId(), !fenced && !shuttingDown);
+    }
+    java.util.function.IntPredicate active = id -> activeAfter.getOrDefault(id, false);
+
+    boolean imbalanceDue = nowMs >= nextImbalanceCheckMs;
+    if (imbalanceDue) nextImbalanceCheckMs = nowMs + imbalanceIntervalMs;
+    Set<String> rejoined = rejoinedPreferred(image);
+    int elected = 0;
+    int preferred = 0;
+    for (TopicImage t : image.topics().values()) {
+      for (PartitionImage p : t.partitions()) {
+        PartitionChange c = PartitionChanges.reconcile(t, p, active);
+        if (c != null) {
+          elected++;
+        } else if (imbalanceDue || rejoined.contains(t.topicId() + "-" + p.partition())) {
+          c = PartitionChanges.preferred(t, p, active);
+          if (c != null) preferred++;
+        }
+        if (c != null) batch.addPartitions(c);
+      }
+    }
+    previous = image;
+    if (elected > 0) reasons.add(elected + " partitions re-elected or ISRs shrunk");
+    if (preferred > 0) reasons.add(preferred + " preferred leaders restored");
+    if (batch.getBrokersCount() == 0 && batch.getPartitionsCount() == 0) return null;
+    return batch.setReason(String.join("; ", reasons)).build();
+  }
+
+  /** Partitions (topic id-partition) whose preferred replica is in the ISR now but was not at the previous poll. */
+  private Set<String> rejoinedPreferred(MetadataImage image) {
+    Set<String> out = new HashSet<>();
+    if (previous == null) return out;
+    for (TopicImage t : image.topics().values()) {
+      TopicImage before = previous.topic(t.name());
+      if (before == null || !before.topicId().equals(t.topicId())) continue;
+      for (PartitionImage p : t.partitions()) {
+        if (p.partition() >= before.partitions().size()) continue;
+        PartitionImage old = before.partitions().get(p.partition());
+        if (p.isr().contains(p.preferredLeader()) && !old.isr().contains(p.preferredLeader())) {
+          out.add(t.topicId() + "-" + p.partition());
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Brokers this term has heard from (for tests and logs). */
+  Set<Integer> heard() {
+    return new TreeSet<>(heartbeats.ages(Long.MAX_VALUE).keySet());
+  }
+}
