@@ -69,4 +69,33 @@ class PartitionPlacementTest {
     assertThatThrownBy(() -> PartitionPlacement.place(List.of(), 1, 1, 0)).isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> PartitionPlacement.place(List.of(1), 0, 1, 0)).isInstanceOf(IllegalArgumentException.class);
   }
+
+  @Test
+  void rackAwarePlacementSpansRacksAndSpreadsLeaders() {
+    long seed = new Random().nextLong();
+    Random random = new Random(seed);
+    // 3 racks of unequal size.
+    Map<Integer, String> racks = Map.of(1, "a", 2, "a", 3, "b", 4, "b", 5, "c", 6, "a");
+    for (int round = 0; round < 100; round++) {
+      int rf = 1 + random.nextInt(racks.size());
+      int partitions = 1 + random.nextInt(40);
+      List<List<Integer>> placement = PartitionPlacement.place(racks, partitions, rf, random.nextInt());
+      assertThat(placement).as("seed %d", seed).hasSize(partitions);
+      for (List<Integer> replicas : placement) {
+        assertThat(replicas).as("seed %d", seed).hasSize(rf).doesNotHaveDuplicates();
+        assertThat(replicas.stream().map(racks::get).distinct().count()).as("seed %d: %s", seed, replicas)
+            .isEqualTo(Math.min(rf, 3));
+      }
+    }
+    List<List<Integer>> six = PartitionPlacement.place(racks, 12, 3, 7);
+    Map<Integer, Integer> leaders = new HashMap<>();
+    for (List<Integer> r : six) leaders.merge(r.get(0), 1, Integer::sum);
+    assertThat(leaders).hasSize(6).allSatisfy((broker, count) -> assertThat(count).isEqualTo(2));
+  }
+
+  @Test
+  void withoutRacksRackAwareIsTheRoundRobin() {
+    Map<Integer, String> noRacks = Map.of(1, "", 2, "", 3, "");
+    assertThat(PartitionPlacement.place(noRacks, 5, 2, 42)).isEqualTo(PartitionPlacement.place(List.of(1, 2, 3), 5, 2, 42));
+  }
 }

@@ -1,0 +1,395 @@
+package dev.brook.quorum;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.brook.proto.v1.CreateTopicsRequest;
+import dev.brook.proto.v1.CreateTopicsResponse;
+import dev.brook.proto.v1.ElectLeadersRequest;
+import dev.brook.proto.v1.ElectLeadersResponse;
+import dev.brook.proto.v1.ErrorCode;
+import dev.brook.proto.v1.NewTopic;
+import dev.brook.proto.v1.TopicPartitions;
+import dev.brook.quorum.proto.AlterPartitionReply;
+import dev.brook.quorum.proto.ControllerBatch;
+import dev.brook.quorum.proto.HeartbeatReply;
+import dev.brook.quorum.proto.MetadataCommand;
+import dev.brook.quorum.proto.PartitionAlteration;
+import dev.brook.quorum.proto.PartitionAssignment;
+import dev.brook.quorum.proto.RegisterBrokerReply;
+import dev.brook.quorum.proto.RegisterBrokerRequest;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The controller's decisions without Ratis or threads: a fake clock, the leader's validator and
+ * the applier stand in for the quorum. Each step reads like a log: heartbeats, a poll, the batch
+ * applied, assertions on the image.
+ */
+@Timeout(30)
+class ActiveControllerTest {
+  private static final long SESSION_MS = 1_000;
+  private static final long IMBALANCE_MS = 5_000;
+
+  private final AtomicInteger ids = new AtomicInteger();
+  private final RequestValidator validator =
+      new RequestValidator(1, 1, () -> String.format("%032x", ids.incrementAndGet()), () -> 1_000L);
+  private final MetadataApplier applier = new MetadataApplier();
+  private MetadataImage image = MetadataImage.EMPTY;
+  private long index;
+  private long now = 100_000;
+  private ActiveController controller;
+
+  private com.google.protobuf.ByteString apply(MetadataCommand command) {
+    MetadataApplier.Result r = applier.apply(image, command, ++index);
+    image = r.image();
+    return r.reply();
+  }
+
+  /** Polls and applies the batch, like the controller thread; returns it (null = nothing to do). */
+  private ControllerBatch step() {
+    ControllerBatch batch = controller.poll(image, now);
+    if (batch != null) apply(validator.controllerBatch(batch));
+    return batch;
+  }
+
+  private long register(int id, String rack) throws Exception {
+    return RegisterBrokerReply.parseFrom(apply(validator.registerBroker(
+        RegisterBrokerRequest.newBuilder().setNodeId(id).setAddress("h:" + id).setRack(rack).build()))).getBrokerEpoch();
+  }
+
+  private HeartbeatReply heartbeat(int id) {
+    return heartbeat(id, false);
+  }
+
+  private HeartbeatReply heartbeat(int id, boolean wantShutdown) {
+    return controller.heartbeat(image, id, image.brokers().get(id).brokerEpoch(), wantShutdown, now);
+  }
+
+  private void heartbeatAll(int... brokers) {
+    for (int b : brokers) heartbeat(b);
+  }
+
+  private PartitionImage partition(String topic, int p) {
+    return image.topic(topic).partitions().get(p);
+  }
+
+  /** Creates a topic with an explicit assignment (through the applier: placement has its own test). */
+  private void createTopic(String name, List<List<Integer>> assignment) throws Exception {
+    MetadataCommand c = validator.createTopics(CreateTopicsRequest.newBuilder()
+        .addTopics(NewTopic.newBuilder().setName(name).setPartitions(assignment.size()).setReplicationFactor(1)).build(), image);
+    var creation = c.getCreateTopics().getTopics(0).toBuilder().clearPartitions();
+    for (List<Integer> replicas : assignment) creation.addPartitions(PartitionAssignment.newBuilder().addAllReplicas(replicas));
+    var cmd = c.toBuilder().setCreateTopics(c.getCreateTopics().toBuilder().setTopics(0, creation)).build();
+    CreateTopicsResponse r = CreateTopicsResponse.parseFrom(apply(cmd));
+    assertThat(r.getTopics(0).getError().getCode()).isEqualTo(ErrorCode.NONE);
+  }
+
+  @BeforeEach
+  void threeActiveBrokers() throws Exception {
+    apply(validator.initializeCluster());
+    controller = new ActiveController(SESSION_MS, IMBALANCE_MS, now);
+    for (int id = 1; id <= 3; id++) register(id, "");
+    assertThat(image.brokers().values()).allMatch(BrokerImage::fenced);
+    heartbeatAll(1, 2, 3);
+    ControllerBatch b = step();
+    assertThat(b.getBrokersCount()).isEqualTo(3);
+    assertThat(image.brokers().values()).noneMatch(BrokerImage::fenced);
+    assertThat(step()).isNull();
+  }
+
+  @Test
+  void expiredLeaseFencesAndMovesLeadershipWithinTheIsr() throws Exception {
+    createTopic("t", List.of(List.of(3, 1, 2), List.of(3, 2, 1), List.of(1, 3, 2), List.of(2, 1, 3)));
+    now += SESSION_MS / 2;
+    heartbeatAll(1, 2, 3);
+    now += SESSION_MS / 2 + 1;
+    heartbeatAll(1, 2); // 3 falls silent
+    assertThat(step()).isNull(); // its session is not over yet
+    now += SESSION_MS / 2;
+    heartbeatAll(1, 2);
+    ControllerBatch batch = step();
+    assertThat(batch.getBrokersList()).singleElement().satisfies(c -> {
+      assertThat(c.getNodeId()).isEqualTo(3);
+      assertThat(c.getFenced()).isTrue();
+    });
+    assertThat(batch.getPartitionsCount()).isEqualTo(4); // one entry for the whole decision
+    assertThat(image.brokers().get(3).fenced()).isTrue();
+    // Led by 3: the next in-sync replica in replica order leads, leader epoch + 1.
+    assertThat(partition("t", 0)).satisfies(p -> {
+      assertThat(p.leaderId()).isEqualTo(1);
+      assertThat(p.leaderEpoch()).isEqualTo(1);
+      assertThat(p.partitionEpoch()).isEqualTo(1);
+      assertThat(p.isr()).containsExactly(1, 2);
+    });
+    assertThat(partition("t", 1).leaderId()).isEqualTo(2);
+    // Not led by 3: ISR shrinks, the leader epoch stays (KAFKA-15021), the partition epoch grows.
+    assertThat(partition("t", 2)).satisfies(p -> {
+      assertThat(p.leaderId()).isEqualTo(1);
+      assertThat(p.leaderEpoch()).isZero();
+      assertThat(p.partitionEpoch()).isEqualTo(1);
+      assertThat(p.isr()).containsExactly(1, 2);
+    });
+    assertThat(step()).isNull();
+  }
+
+  @Test
+  void theLastIsrMemberStaysAndThePartitionGoesLeaderless() throws Exception {
+    createTopic("solo", List.of(List.of(3), List.of(3, 1)));
+    // Partition 1: the ISR shrank to [3] earlier (1 fell behind).
+    PartitionImage p1 = partition("solo", 1);
+    alter("solo", 1, 3, p1.leaderEpoch(), p1.partitionEpoch(), List.of(3));
+    assertThat(partition("solo", 1).isr()).containsExactly(3);
+
+    now += SESSION_MS + 1;
+    heartbeatAll(1, 2);
+    step();
+    for (int p = 0; p < 2; p++) {
+      PartitionImage after = partition("solo", p);
+      assertThat(after.leaderId()).as("no unclean election").isEqualTo(-1);
+      assertThat(after.isr()).as("who holds the data").containsExactly(3);
+      assertThat(after.leaderEpoch()).isEqualTo(1);
+    }
+    assertThat(step()).isNull();
+
+    // 3 comes back: unfenced, and leaderless partitions whose ISR holds it get it as leader.
+    heartbeat(3);
+    ControllerBatch batch = step();
+    assertThat(batch.getBrokers(0).getFenced()).isFalse();
+    assertThat(partition("solo", 0).leaderId()).isEqualTo(3);
+    assertThat(partition("solo", 0).leaderEpoch()).isEqualTo(2);
+    assertThat(partition("solo", 1).leaderId()).isEqualTo(3);
+    assertThat(partition("solo", 1).isr()).containsExactly(3);
+  }
+
+  @Test
+  void controlledShutdownHandsOverLeadershipFirst() throws Exception {
+    createTopic("t", List.of(List.of(2, 1, 3), List.of(1, 2, 3), List.of(2)));
+    HeartbeatReply first = heartbeat(2, true);
+    assertThat(first.getShutdownReady()).isFalse();
+    ControllerBatch batch = step();
+    assertThat(batch.getBrokers(0).getShuttingDown()).isTrue();
+    assertThat(image.brokers().get(2).shuttingDown()).isTrue();
+    assertThat(image.brokers().get(2).fenced()).isFalse();
+    assertThat(partition("t", 0).leaderId()).isEqualTo(1);
+    assertThat(partition("t", 0).isr()).containsExactly(1, 3);
+    assertThat(partition("t", 1).isr()).containsExactly(1, 3);
+    assertThat(partition("t", 2).leaderId()).isEqualTo(-1); // its only replica: nobody else has the data
+    assertThat(heartbeat(2, true).getShutdownReady()).isTrue();
+    // A shutting-down broker may not rejoin an ISR.
+    PartitionImage p = partition("t", 0);
+    AlterPartitionReply r = alter("t", 0, 1, p.leaderEpoch(), p.partitionEpoch(), List.of(1, 3, 2));
+    assertThat(r.getErrorCode()).isEqualTo(ErrorCode.INELIGIBLE_REPLICA_VALUE);
+    // It stops: its lease runs out, it is fenced too.
+    now += SESSION_MS + 1;
+    heartbeatAll(1, 3);
+    step();
+    assertThat(image.brokers().get(2).fenced()).isTrue();
+    // It restarts: a new registration clears shutting down; the heartbeat unfences it.
+    register(2, "");
+    assertThat(image.brokers().get(2).shuttingDown()).isFalse();
+    heartbeat(2);
+    step();
+    assertThat(image.brokers().get(2).isActive()).isTrue();
+    assertThat(partition("t", 2).leaderId()).isEqualTo(2);
+  }
+
+  @Test
+  void preferredLeaderIsRestoredWhenItRejoinsTheIsrAndOnTheImbalanceCheck() throws Exception {
+    createTopic("t", List.of(List.of(3, 1, 2), List.of(3, 2, 1)));
+    now += SESSION_MS + 1;
+    heartbeatAll(1, 2);
+    step();
+    assertThat(partition("t", 0).leaderId()).isEqualTo(1);
+    heartbeat(3);
+    step();
+    assertThat(image.brokers().get(3).fenced()).isFalse();
+    assertThat(partition("t", 0).leaderId()).isEqualTo(1); // 3 is not in sync yet
+
+    // 3 caught up on partition 0: its leader adds it to the ISR; the next poll restores it.
+    PartitionImage p = partition("t", 0);
+    AlterPartitionReply r = alter("t", 0, 1, p.leaderEpoch(), p.partitionEpoch(), List.of(1, 2, 3));
+    assertThat(r.getErrorCode()).isZero();
+    assertThat(partition("t", 0).leaderEpoch()).isEqualTo(p.leaderEpoch()); // ISR change only
+    step();
+    assertThat(partition("t", 0).leaderId()).isEqualTo(3);
+    assertThat(partition("t", 0).leaderEpoch()).isEqualTo(p.leaderEpoch() + 1);
+
+    // Partition 1: 3 rejoins its ISR while a new controller takes over, which never saw it
+    // missing: the periodic imbalance check restores it.
+    p = partition("t", 1);
+    alter("t", 1, 2, p.leaderEpoch(), p.partitionEpoch(), List.of(2, 1, 3));
+    controller = new ActiveController(SESSION_MS, IMBALANCE_MS, now);
+    heartbeatAll(1, 2, 3);
+    assertThat(step()).isNull();
+    assertThat(partition("t", 1).leaderId()).isEqualTo(2);
+    now += IMBALANCE_MS;
+    heartbeatAll(1, 2, 3);
+    step();
+    assertThat(partition("t", 1).leaderId()).isEqualTo(3);
+  }
+
+  @Test
+  void electLeadersAnswersPerPartition() throws Exception {
+    createTopic("t", List.of(List.of(3, 1), List.of(1, 3), List.of(3, 2)));
+    now += SESSION_MS + 1;
+    heartbeatAll(1, 2);
+    step(); // 3 fenced: partition 0 led by 1
+    heartbeat(3);
+    step();
+    PartitionImage p = partition("t", 0);
+    alter("t", 0, 1, p.leaderEpoch(), p.partitionEpoch(), List.of(1, 3));
+    // (the controller would restore it on its own; the admin call does it first here)
+    ElectLeadersResponse r = ElectLeadersResponse.parseFrom(apply(validator.electLeaders(ElectLeadersRequest.newBuilder()
+        .addPartitions(TopicPartitions.newBuilder().setTopic("t"))
+        .addPartitions(TopicPartitions.newBuilder().setTopic("nope"))
+        .build().toByteString())));
+    assertThat(r.getResultsList()).extracting(x -> x.getError().getCode()).containsExactly(
+        ErrorCode.NONE, ErrorCode.ELECTION_NOT_NEEDED, ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE,
+        ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    assertThat(r.getResults(0).getLeaderId()).isEqualTo(3);
+    assertThat(r.getResults(0).getLeaderEpoch()).isEqualTo(p.leaderEpoch() + 1);
+    assertThat(partition("t", 0).leaderId()).isEqualTo(3);
+  }
+
+  @Test
+  void alterPartitionChecksEpochsLeadershipAndEligibility() throws Exception {
+    createTopic("t", List.of(List.of(1, 2, 3)));
+    long epoch1 = image.brokers().get(1).brokerEpoch();
+    PartitionImage p = partition("t", 0);
+    assertThat(alter("t", 0, 1, epoch1 - 1, p.leaderEpoch(), p.partitionEpoch(), List.of(1, 2)).getErrorCode())
+        .isEqualTo(ErrorCode.STALE_BROKER_EPOCH_VALUE);
+    assertThat(alter("t", 0, 1, p.leaderEpoch() + 1, p.partitionEpoch(), List.of(1, 2)).getErrorCode())
+        .isEqualTo(ErrorCode.FENCED_LEADER_EPOCH_VALUE);
+    assertThat(alter("t", 0, 2, p.leaderEpoch(), p.partitionEpoch(), List.of(1, 2)).getErrorCode())
+        .isEqualTo(ErrorCode.NOT_LEADER_VALUE);
+    assertThat(alter("t", 0, 1, p.leaderEpoch(), p.partitionEpoch() + 1, List.of(1, 2)).getErrorCode())
+        .isEqualTo(ErrorCode.INVALID_UPDATE_VERSION_VALUE);
+    assertThat(alter("t", 0, 1, p.leaderEpoch(), p.partitionEpoch(), List.of(2, 3)).getErrorCode())
+        .isEqualTo(ErrorCode.INVALID_REQUEST_VALUE);
+    assertThat(alter("t", 0, 1, p.leaderEpoch(), p.partitionEpoch(), List.of(1, 4)).getErrorCode())
+        .isEqualTo(ErrorCode.INELIGIBLE_REPLICA_VALUE);
+    assertThat(alter("nope", 0, 1, 0, 0, List.of(1)).getErrorCode()).isEqualTo(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION_VALUE);
+    assertThat(alter("nope", 0, 1, 0, 0, List.of(1)).hasPartition()).isFalse();
+    assertThat(partition("t", 0)).isEqualTo(p); // no rejection changed anything
+
+    AlterPartitionReply shrink = alter("t", 0, 1, p.leaderEpoch(), p.partitionEpoch(), List.of(1, 2));
+    assertThat(shrink.getErrorCode()).isZero();
+    assertThat(shrink.getPartition().getIsrList()).containsExactly(1, 2);
+    assertThat(shrink.getPartition().getPartitionEpoch()).isEqualTo(p.partitionEpoch() + 1);
+    assertThat(shrink.getPartition().getLeaderEpoch()).isEqualTo(p.leaderEpoch());
+    // The same request again is stale now; the reply carries the current state to catch up.
+    AlterPartitionReply stale = alter("t", 0, 1, p.leaderEpoch(), p.partitionEpoch(), List.of(1, 2));
+    assertThat(stale.getErrorCode()).isEqualTo(ErrorCode.INVALID_UPDATE_VERSION_VALUE);
+    assertThat(stale.getPartition().getPartitionEpoch()).isEqualTo(p.partitionEpoch() + 1);
+
+    // A fenced broker may not join (KIP-841).
+    now += SESSION_MS + 1;
+    heartbeatAll(1, 2);
+    step();
+    PartitionImage q = partition("t", 0);
+    assertThat(alter("t", 0, 1, q.leaderEpoch(), q.partitionEpoch(), List.of(1, 2, 3)).getErrorCode())
+        .isEqualTo(ErrorCode.INELIGIBLE_REPLICA_VALUE);
+  }
+
+  @Test
+  void applyRechecksAnIsrChangeValidatedAgainstAnOlderImage() throws Exception {
+    createTopic("t", List.of(List.of(1, 2, 3)));
+    PartitionImage p = partition("t", 0);
+    MetadataImage before = image;
+    MetadataCommand expand = validator.alterPartition(alteration("t", 0, 1, image.brokers().get(1).brokerEpoch(),
+        p.leaderEpoch(), p.partitionEpoch(), List.of(1, 2, 3)), before);
+    // Meanwhile the controller moved the partition on (3's lease expired).
+    now += SESSION_MS + 1;
+    heartbeatAll(1, 2);
+    step();
+    AlterPartitionReply r = AlterPartitionReply.parseFrom(apply(expand));
+    assertThat(r.getErrorCode()).isEqualTo(ErrorCode.INVALID_UPDATE_VERSION_VALUE);
+    assertThat(partition("t", 0).isr()).containsExactly(1, 2);
+  }
+
+  @Test
+  void aNewLeaderGivesEveryBrokerAFullSession() throws Exception {
+    createTopic("t", List.of(List.of(1, 2, 3)));
+    // A new Raft leader takes over long after the last heartbeat the old one saw.
+    now += 10 * SESSION_MS;
+    controller = new ActiveController(SESSION_MS, IMBALANCE_MS, now);
+    now += SESSION_MS - 1;
+    heartbeatAll(1, 2);
+    assertThat(step()).isNull();
+    now += 2;
+    ControllerBatch batch = step();
+    assertThat(batch.getBrokersList()).singleElement().satisfies(c -> assertThat(c.getNodeId()).isEqualTo(3));
+    assertThat(controller.heartbeatAges(now)).containsOnlyKeys(1, 2);
+  }
+
+  @Test
+  void staleEpochHeartbeatIsRefusedAndReRegistrationFencesTheOldIncarnation() throws Exception {
+    createTopic("t", List.of(List.of(2, 1)));
+    long old = image.brokers().get(2).brokerEpoch();
+    long fresh = register(2, "");
+    assertThat(fresh).isGreaterThan(old);
+    // The registration itself hands the leadership over (same entry).
+    assertThat(partition("t", 0).leaderId()).isEqualTo(1);
+    assertThat(partition("t", 0).isr()).containsExactly(1);
+    HeartbeatReply r = controller.heartbeat(image, 2, old, false, now);
+    assertThat(r.getErrorCode()).isEqualTo(ErrorCode.STALE_BROKER_EPOCH_VALUE);
+    assertThat(controller.heartbeat(image, 9, 1, false, now).getErrorCode()).isEqualTo(ErrorCode.STALE_BROKER_EPOCH_VALUE);
+    assertThat(image.brokers().get(2).fenced()).isTrue();
+    assertThat(controller.heartbeat(image, 2, fresh, false, now).getErrorCode()).isZero();
+    step();
+    assertThat(image.brokers().get(2).fenced()).isFalse();
+  }
+
+  @Test
+  void aDecisionSkippedInApplyIsDecidedAgain() throws Exception {
+    createTopic("t", List.of(List.of(3, 1, 2)));
+    now += SESSION_MS + 1;
+    heartbeatAll(1, 2);
+    ControllerBatch batch = controller.poll(image, now);
+    // An ISR change lands first: the batch's partition change no longer applies.
+    PartitionImage p = partition("t", 0);
+    alter("t", 0, 3, p.leaderEpoch(), p.partitionEpoch(), List.of(3, 1));
+    apply(validator.controllerBatch(batch));
+    assertThat(image.brokers().get(3).fenced()).isTrue();
+    assertThat(partition("t", 0).leaderId()).isEqualTo(3); // skipped
+    step();
+    assertThat(partition("t", 0).leaderId()).isEqualTo(1);
+    assertThat(partition("t", 0).isr()).containsExactly(1);
+  }
+
+  @Test
+  void placementUsesActiveBrokersOnly() throws Exception {
+    now += SESSION_MS + 1;
+    heartbeatAll(1, 2);
+    step();
+    CreateTopicsResponse r = CreateTopicsResponse.parseFrom(apply(validator.createTopics(CreateTopicsRequest.newBuilder()
+        .addTopics(NewTopic.newBuilder().setName("a").setPartitions(4).setReplicationFactor(2))
+        .addTopics(NewTopic.newBuilder().setName("b").setPartitions(1).setReplicationFactor(3)).build(), image)));
+    assertThat(r.getTopicsList()).extracting(x -> x.getError().getCode())
+        .containsExactly(ErrorCode.NONE, ErrorCode.INVALID_REPLICATION_FACTOR);
+    assertThat(image.topic("a").partitions()).allSatisfy(p -> assertThat(p.replicas()).containsExactlyInAnyOrder(1, 2));
+  }
+
+  private AlterPartitionReply alter(String topic, int partition, int leader, int leaderEpoch, int partitionEpoch,
+      List<Integer> isr) throws Exception {
+    BrokerImage b = image.brokers().get(leader);
+    return alter(topic, partition, leader, b == null ? -1 : b.brokerEpoch(), leaderEpoch, partitionEpoch, isr);
+  }
+
+  private AlterPartitionReply alter(String topic, int partition, int leader, long brokerEpoch, int leaderEpoch,
+      int partitionEpoch, List<Integer> isr) throws Exception {
+    return AlterPartitionReply.parseFrom(apply(validator.alterPartition(
+        alteration(topic, partition, leader, brokerEpoch, leaderEpoch, partitionEpoch, isr), image)));
+  }
+
+  private static PartitionAlteration alteration(String topic, int partition, int leader, long brokerEpoch, int leaderEpoch,
+      int partitionEpoch, List<Integer> isr) {
+    return PartitionAlteration.newBuilder().setTopic(topic).setPartition(partition).setLeaderId(leader)
+        .setLeaderBrokerEpoch(brokerEpoch).setLeaderEpoch(leaderEpoch).setPartitionEpoch(partitionEpoch)
+        .addAllNewIsr(isr).build();
+  }
+
+}
