@@ -1,0 +1,277 @@
+package dev.brook.broker.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.google.protobuf.ByteString;
+import dev.brook.proto.v1.Acks;
+import dev.brook.proto.v1.AdminServiceGrpc;
+import dev.brook.proto.v1.CreateTopicsRequest;
+import dev.brook.proto.v1.ErrorCode;
+import dev.brook.proto.v1.FetchPartition;
+import dev.brook.proto.v1.FetchPartitionResult;
+import dev.brook.proto.v1.FetchRequest;
+import dev.brook.proto.v1.FetchResponse;
+import dev.brook.proto.v1.FetchServiceGrpc;
+import dev.brook.proto.v1.FetchTopic;
+import dev.brook.proto.v1.NewTopic;
+import dev.brook.proto.v1.PartitionProduceData;
+import dev.brook.proto.v1.PartitionProduceResult;
+import dev.brook.proto.v1.ProduceRequest;
+import dev.brook.proto.v1.ProduceResponse;
+import dev.brook.proto.v1.ProduceServiceGrpc;
+import dev.brook.proto.v1.Record;
+import dev.brook.proto.v1.RecordBatch;
+import dev.brook.proto.v1.RecordBatchList;
+import dev.brook.proto.v1.RecordList;
+import dev.brook.proto.v1.TopicProduceData;
+import dev.brook.protocol.StoredBatch;
+import dev.brook.quorum.PartitionImage;
+import io.grpc.stub.StreamObserver;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Replication across three in-process nodes, through the raw gRPC API: acks=all produces are
+ * acknowledged once the whole ISR has them, the three logs end up byte-identical, a stopped
+ * follower leaves the ISR while acks=all keeps working with min.insync.replicas=2, and a
+ * restarted follower catches up and rejoins.
+ */
+@Timeout(value = 240, unit = TimeUnit.SECONDS)
+class ReplicationClusterTest {
+  private static final String TOPIC = "replicated";
+
+  @TempDir
+  Path dir;
+
+  private InProcessCluster cluster;
+  private long correlation;
+
+  @BeforeEach
+  void start() throws Exception {
+    cluster = InProcessCluster.start(dir, 3, Map.of(
+        "replica.lag.time.max.ms", "2000",
+        "min.insync.replicas", "2",
+        "controlled.shutdown.timeout.ms", "10000"));
+    var created = AdminServiceGrpc.newBlockingStub(cluster.channel(1)).withDeadlineAfter(30, TimeUnit.SECONDS)
+        .createTopics(CreateTopicsRequest.newBuilder().addTopics(NewTopic.newBuilder()
+            .setName(TOPIC).setPartitions(1).setReplicationFactor(3)).build());
+    assertThat(created.getTopics(0).getError().getCode()).isEqualTo(ErrorCode.NONE);
+    await().atMost(Duration.ofSeconds(30)).until(() -> {
+      PartitionImage p = cluster.partition(TOPIC, 0);
+      return p != null && p.leaderId() > 0 && p.isr().size() == 3;
+    });
+  }
+
+  @AfterEach
+  void stop() {
+    if (cluster != null) cluster.close();
+  }
+
+  private static RecordBatch batch(String tag, int records) {
+    RecordList.Builder list = RecordList.newBuilder();
+    for (int i = 0; i < records; i++) {
+      list.addRecords(Record.newBuilder().setOffsetDelta(i).setValue(ByteString.copyFromUtf8(tag + "/" + i)));
+    }
+    RecordBatch b = RecordBatch.newBuilder().setRecordCount(records).setBaseTimestamp(1).setMaxTimestamp(1)
+        .setProducerId(-1).setProducerEpoch(-1).setBaseSequence(-1).setRecords(list.build().toByteString()).build();
+    return b.toBuilder().setCrc(StoredBatch.computeCrc(b)).build();
+  }
+
+  private int leader() {
+    return cluster.partition(TOPIC, 0).leaderId();
+  }
+
+  /** One acks=all produce request to the current leader; its partition result. */
+  private PartitionProduceResult produce(RecordBatch batch) throws Exception {
+    LinkedBlockingQueue<Object> responses = new LinkedBlockingQueue<>();
+    StreamObserver<ProduceRequest> stream = ProduceServiceGrpc.newStub(cluster.channel(leader()))
+        .produce(new StreamObserver<>() {
+          @Override public void onNext(ProduceResponse r) { responses.add(r); }
+          @Override public void onError(Throwable t) { responses.add(t); }
+          @Override public void onCompleted() {}
+        });
+    long id = ++correlation;
+    stream.onNext(ProduceRequest.newBuilder().setCorrelationId(id).setAcks(Acks.ACKS_ALL).setTimeoutMs(5000)
+        .addTopics(TopicProduceData.newBuilder().setTopic(TOPIC).addPartitions(
+            PartitionProduceData.newBuilder().setPartition(0).addBatches(batch))).build());
+    Object r = responses.poll(30, TimeUnit.SECONDS);
+    stream.onCompleted();
+    assertThat(r).isInstanceOf(ProduceResponse.class);
+    return ((ProduceResponse) r).getTopics(0).getPartitions(0);
+  }
+
+  /** Produces until acknowledged (the ISR may be changing); returns the base offset. */
+  private long produceAcked(RecordBatch batch) {
+    long[] offset = {-1};
+    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() -> {
+      PartitionProduceResult r = produce(batch);
+      if (r.getError().getCode() == ErrorCode.NONE) {
+        offset[0] = r.getBaseOffset();
+        return true;
+      }
+      assertThat(r.getError().getCode()).isIn(ErrorCode.NOT_ENOUGH_REPLICAS, ErrorCode.REQUEST_TIMED_OUT,
+          ErrorCode.NOT_LEADER, ErrorCode.LEADER_NOT_AVAILABLE);
+      return false;
+    });
+    return offset[0];
+  }
+
+  /** Every record value below the high watermark of the leader, read as a consumer. */
+  private List<String> consumeAll() throws Exception {
+    return new ArrayList<>(consumeAllByOffset().values());
+  }
+
+  /** Every record below the high watermark of the leader by offset, read as a consumer. */
+  private java.util.TreeMap<Long, String> consumeAllByOffset() throws Exception {
+    LinkedBlockingQueue<FetchResponse> responses = new LinkedBlockingQueue<>();
+    StreamObserver<FetchRequest> stream = FetchServiceGrpc.newStub(cluster.channel(leader()))
+        .fetch(new StreamObserver<>() {
+          @Override public void onNext(FetchResponse r) { responses.add(r); }
+          @Override public void onError(Throwable t) {}
+          @Override public void onCompleted() {}
+        });
+    java.util.TreeMap<Long, String> values = new java.util.TreeMap<>();
+    long offset = 0;
+    try {
+      while (true) {
+        stream.onNext(FetchRequest.newBuilder().setCorrelationId(++correlation).setMaxWaitMs(0)
+            .addTopics(FetchTopic.newBuilder().setTopic(TOPIC).addPartitions(FetchPartition.newBuilder()
+                .setPartition(0).setFetchOffset(offset).setCurrentLeaderEpoch(-1))).build());
+        FetchResponse resp = responses.poll(30, TimeUnit.SECONDS);
+        assertThat(resp).isNotNull();
+        FetchPartitionResult r = resp.getTopics(0).getPartitions(0);
+        assertThat(r.getError().getCode()).isEqualTo(ErrorCode.NONE);
+        assertThat(r.getLeaderEpoch()).isEqualTo(cluster.partition(TOPIC, 0).leaderEpoch());
+        if (r.getRecords().isEmpty()) {
+          assertThat(offset).isEqualTo(r.getHighWatermark());
+          return values;
+        }
+        for (RecordBatch b : RecordBatchList.parseFrom(r.getRecords()).getBatchesList()) {
+          for (Record rec : RecordList.parseFrom(b.getRecords()).getRecordsList()) {
+            values.put(b.getBaseOffset() + rec.getOffsetDelta(), rec.getValue().toString(StandardCharsets.UTF_8));
+          }
+          offset = b.getBaseOffset() + b.getRecordCount();
+        }
+      }
+    } finally {
+      stream.onCompleted();
+    }
+  }
+
+  private byte[] logBytes(int node) throws Exception {
+    Path d = cluster.logDir(node, TOPIC, 0);
+    try (Stream<Path> files = Files.list(d)) {
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      for (Path f : files.filter(f -> f.toString().endsWith(".log")).sorted().toList()) out.write(Files.readAllBytes(f));
+      return out.toByteArray();
+    }
+  }
+
+  private void awaitIdenticalLogs(int... nodes) {
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+      byte[] first = logBytes(nodes[0]);
+      assertThat(first).isNotEmpty();
+      for (int i = 1; i < nodes.length; i++) {
+        assertThat(logBytes(nodes[i])).as("log of node %d vs node %d", nodes[i], nodes[0]).isEqualTo(first);
+      }
+    });
+  }
+
+  @Test
+  void acksAllIsAcknowledgedByTheIsrAndTheLogsAreByteIdentical() throws Exception {
+    List<String> sent = new ArrayList<>();
+    for (int i = 0; i < 40; i++) {
+      PartitionProduceResult r = produce(batch("m" + i, 5));
+      assertThat(r.getError().getCode()).as("produce %d", i).isEqualTo(ErrorCode.NONE);
+      assertThat(r.getBaseOffset()).isEqualTo(5L * i);
+      for (int j = 0; j < 5; j++) sent.add("m" + i + "/" + j);
+    }
+    // acknowledged with acks=all: already below the high watermark, so a consumer sees all of it
+    assertThat(consumeAll()).isEqualTo(sent);
+    awaitIdenticalLogs(1, 2, 3);
+    for (int n = 1; n <= 3; n++) {
+      assertThat(Files.readString(cluster.logDir(n, TOPIC, 0).resolve("leader-epoch-checkpoint")))
+          .isEqualTo(Files.readString(cluster.logDir(leader(), TOPIC, 0).resolve("leader-epoch-checkpoint")));
+    }
+  }
+
+  /** Produces {@code n} acknowledged batches of 3 records; records each acknowledged record by offset. */
+  private void produceAcked(String tag, int n, Map<Long, String> acked) {
+    for (int i = 0; i < n; i++) {
+      long base = produceAcked(batch(tag + i, 3));
+      for (int j = 0; j < 3; j++) acked.put(base + j, tag + i + "/" + j);
+    }
+  }
+
+  private void assertNothingAcknowledgedIsLost(Map<Long, String> acked) throws Exception {
+    java.util.TreeMap<Long, String> read = consumeAllByOffset();
+    for (Map.Entry<Long, String> e : acked.entrySet()) {
+      assertThat(read.get(e.getKey())).as("acknowledged record at offset %d", e.getKey()).isEqualTo(e.getValue());
+    }
+  }
+
+  @Test
+  void leaderFailoverKeepsEveryAcknowledgedRecordAndTheOldLeaderRejoins() throws Exception {
+    Map<Long, String> acked = new java.util.HashMap<>();
+    produceAcked("first", 10, acked);
+    PartitionImage before = cluster.partition(TOPIC, 0);
+    int oldLeader = before.leaderId();
+    cluster.stop(oldLeader);
+    await().atMost(Duration.ofSeconds(60)).until(() -> {
+      PartitionImage p = cluster.partition(TOPIC, 0);
+      return p.leaderId() > 0 && p.leaderId() != oldLeader && p.leaderEpoch() > before.leaderEpoch();
+    });
+    produceAcked("second", 10, acked);
+    assertNothingAcknowledgedIsLost(acked);
+
+    cluster.restart(oldLeader);
+    await().atMost(Duration.ofSeconds(60)).until(() -> cluster.partition(TOPIC, 0).isr().contains(oldLeader));
+    produceAcked("third", 5, acked);
+    assertNothingAcknowledgedIsLost(acked);
+    awaitIdenticalLogs(1, 2, 3);
+  }
+
+  @Test
+  void aStoppedFollowerLeavesTheIsrAndRejoinsAfterCatchingUp() throws Exception {
+    List<String> sent = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      assertThat(produce(batch("before" + i, 3)).getError().getCode()).isEqualTo(ErrorCode.NONE);
+      for (int j = 0; j < 3; j++) sent.add("before" + i + "/" + j);
+    }
+    int leader = leader();
+    int follower = leader == 3 ? 2 : 3;
+    cluster.stop(follower);
+
+    // with min.insync.replicas=2 of 3, acks=all keeps working once the ISR has dropped the follower
+    for (int i = 0; i < 10; i++) {
+      produceAcked(batch("during" + i, 3));
+      for (int j = 0; j < 3; j++) sent.add("during" + i + "/" + j);
+    }
+    assertThat(cluster.partition(TOPIC, 0).isr()).doesNotContain(follower).hasSize(2);
+    assertThat(consumeAll()).isEqualTo(sent);
+
+    cluster.restart(follower);
+    await().atMost(Duration.ofSeconds(60)).until(() -> cluster.partition(TOPIC, 0).isr().contains(follower));
+    for (int i = 0; i < 5; i++) {
+      produceAcked(batch("after" + i, 3));
+      for (int j = 0; j < 3; j++) sent.add("after" + i + "/" + j);
+    }
+    assertThat(consumeAll()).isEqualTo(sent);
+    awaitIdenticalLogs(1, 2, 3);
+  }
+}
