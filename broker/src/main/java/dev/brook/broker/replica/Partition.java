@@ -187,19 +187,28 @@ public final class Partition {
       throw new PartitionException(ErrorCode.INELIGIBLE_REPLICA, "broker " + replicaId + " is not a follower of "
           + this + " (replicas " + s.replicas() + ")");
     }
-    if (lastFetchedEpoch >= 0 && fetchOffset > log.logStartOffset()) {
-      EpochEndOffset end = log.endOffsetForEpoch(lastFetchedEpoch);
-      if (end.endOffset() < 0) end = new EpochEndOffset(-1, log.logStartOffset());
-      if (end.epoch() < lastFetchedEpoch || end.endOffset() < fetchOffset) {
-        return new FollowerRead(null, end, highWatermark, epoch);
-      }
-    }
+    EpochEndOffset diverging = divergence(log, fetchOffset, lastFetchedEpoch);
+    if (diverging != null) return new FollowerRead(null, diverging, highWatermark, epoch);
     ReadResult read = log.read(fetchOffset, maxBytes, Long.MAX_VALUE);
     LeaderReplicaState.FetchOutcome outcome = leaderState.onFollowerFetch(replicaId, replicaBrokerEpoch, fetchOffset,
         read.logEndOffset(), context.nowMs());
     publishHighWatermark(outcome.newHighWatermark());
     if (outcome.isrChange() != null) sendIsrChange(outcome.isrChange());
     return new FollowerRead(read, null, highWatermark, epoch);
+  }
+
+  /**
+   * The leader's side of the divergence check: null when a follower whose log ends at
+   * {@code fetchOffset} with a last batch of {@code lastFetchedEpoch} agrees with {@code log} so
+   * far as the epochs tell; otherwise where that epoch (or the largest before it) ends here. An
+   * empty history answers (-1, log start): the follower keeps nothing from there on.
+   */
+  static EpochEndOffset divergence(PartitionLog log, long fetchOffset, int lastFetchedEpoch) {
+    if (lastFetchedEpoch < 0 || fetchOffset <= log.logStartOffset()) return null;
+    EpochEndOffset end = log.endOffsetForEpoch(lastFetchedEpoch);
+    if (end.endOffset() < 0) end = new EpochEndOffset(-1, log.logStartOffset());
+    if (end.epoch() < lastFetchedEpoch || end.endOffset() < fetchOffset) return end;
+    return null;
   }
 
   /** Leader only: proposes removing lagging or ineligible followers from the ISR. Called periodically. */

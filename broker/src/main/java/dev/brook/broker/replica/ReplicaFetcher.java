@@ -2,6 +2,7 @@ package dev.brook.broker.replica;
 
 import dev.brook.broker.log.EpochEndOffset;
 import dev.brook.broker.log.LogException;
+import dev.brook.broker.log.PartitionLog;
 import dev.brook.proto.v1.ErrorCode;
 import dev.brook.proto.v1.FetchPartition;
 import dev.brook.proto.v1.FetchPartitionResult;
@@ -64,6 +65,7 @@ final class ReplicaFetcher implements AutoCloseable {
     FetchState(Partition partition, int leaderEpoch) {
       this.partition = partition;
       this.leaderEpoch = leaderEpoch;
+      this.backoffUntilNanos = System.nanoTime(); // nanoTime may be negative: never compare with 0
     }
   }
 
@@ -144,7 +146,11 @@ final class ReplicaFetcher implements AutoCloseable {
     }
   }
 
-  /** Stops the thread and closes the stream and channel; waits a bounded time for the thread. */
+  /**
+   * Stops the thread and closes the stream and channel; waits a bounded time for the thread. The
+   * thread is woken, not interrupted (an interrupt inside a log write would close the log's file
+   * channel), unless it does not stop in time.
+   */
   @Override
   public void close() {
     lock.lock();
@@ -154,9 +160,13 @@ final class ReplicaFetcher implements AutoCloseable {
     } finally {
       lock.unlock();
     }
-    thread.interrupt();
+    events.add(new Event(-1, null, null));
     try {
-      thread.join(10_000);
+      thread.join(5_000);
+      if (thread.isAlive()) {
+        thread.interrupt();
+        thread.join(5_000);
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
@@ -177,6 +187,7 @@ final class ReplicaFetcher implements AutoCloseable {
         FetchRequest request = buildRequest(batch);
         requests.onNext(request);
         Event event = awaitResponse(request.getCorrelationId());
+        if (!isRunning()) break;
         if (event == null || event.error() != null) {
           if (event != null) {
             LOG.info("fetch stream to broker {} at {} failed: {}; reconnecting in {} ms", leaderId, leaderAddress,
@@ -310,7 +321,7 @@ final class ReplicaFetcher implements AutoCloseable {
       long wait = deadline - System.nanoTime();
       if (wait <= 0) return null;
       Event e = events.poll(wait, TimeUnit.NANOSECONDS);
-      if (e == null) return null;
+      if (e == null || !isRunning()) return null;
       if (e.stream() != streamId) continue;
       if (e.error() != null || e.response().getCorrelationId() == correlation) return e;
     }
@@ -350,7 +361,7 @@ final class ReplicaFetcher implements AutoCloseable {
     ErrorCode code = r.getError().getCode();
     if (code == ErrorCode.NONE) {
       if (r.hasDivergingEpoch()) {
-        long target = truncationOffset(p, new EpochEndOffset(r.getDivergingEpoch().getEpoch(),
+        long target = truncationOffset(p.log(), new EpochEndOffset(r.getDivergingEpoch().getEpoch(),
             r.getDivergingEpoch().getEndOffset()), r.getLogStartOffset());
         LOG.info("{}: log diverged from leader {} (its epoch {} ends at {}); truncating from {} to {}", p, leaderId,
             r.getDivergingEpoch().getEpoch(), r.getDivergingEpoch().getEndOffset(), p.log().logEndOffset(), target);
@@ -380,10 +391,10 @@ final class ReplicaFetcher implements AutoCloseable {
    * the leader's epoch, both logs agree below min(leader's end, own end of that epoch); if not,
    * cut where this log's epochs above it begin and let the next fetch compare again.
    */
-  static long truncationOffset(Partition p, EpochEndOffset leader, long leaderLogStartOffset) {
-    long logEnd = p.log().logEndOffset();
+  static long truncationOffset(PartitionLog log, EpochEndOffset leader, long leaderLogStartOffset) {
+    long logEnd = log.logEndOffset();
     if (leader.endOffset() < 0) return Math.min(logEnd, Math.max(0, leaderLogStartOffset));
-    EpochEndOffset own = p.log().endOffsetForEpoch(leader.epoch());
+    EpochEndOffset own = log.endOffsetForEpoch(leader.epoch());
     long target;
     if (own.endOffset() < 0) {
       target = leader.endOffset();

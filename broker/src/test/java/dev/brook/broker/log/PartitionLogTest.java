@@ -217,12 +217,12 @@ class PartitionLogTest {
     RecordBatch good = batch("good", 2, 0);
     RecordBatch bad = good.toBuilder().setCrc(good.getCrc() ^ 1).build();
 
-    assertThatThrownBy(() -> log.append(List.of(good, bad, good), 0))
+    assertThatThrownBy(() -> log.append(List.of(good, bad, good), 7))
         .isInstanceOfSatisfying(LogException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.CORRUPT_RECORD));
     assertThat(log.logEndOffset()).isEqualTo(4);
     assertThat(log.sizeInBytes()).isEqualTo(size);
     assertThat(Files.size(dir.resolve("00000000000000000000.log"))).isEqualTo(size);
-    assertThat(log.append(List.of(good), 0).firstOffset()).isEqualTo(4);
+    assertThat(log.append(List.of(good), 7).firstOffset()).isEqualTo(4);
   }
 
   @Test
@@ -303,7 +303,7 @@ class PartitionLogTest {
     // An interrupted writer: the JDK closes the channel under the write, which then fails.
     Thread.currentThread().interrupt();
     try {
-      assertThatThrownBy(() -> log.append(request, 0))
+      assertThatThrownBy(() -> log.append(request, 7))
           .isInstanceOfSatisfying(LogException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.STORAGE_ERROR));
     } finally {
       assertThat(Thread.interrupted()).isTrue();
@@ -312,7 +312,7 @@ class PartitionLogTest {
     assertThat(log.sizeInBytes()).isEqualTo(size);
     assertThat(log.segmentCount()).isEqualTo(segments);
 
-    assertThat(log.append(List.of(batch("kept", 1, 0)), 0).firstOffset()).isEqualTo(18);
+    assertThat(log.append(List.of(batch("kept", 1, 0)), 7).firstOffset()).isEqualTo(18);
     log.close();
     open(config("segment.bytes", "1024"));
     assertThat(readAll(log, 0)).extracting(TestBatches::tagOf).containsExactly("b0", "b1", "b2", "b3", "b4", "b5", "kept");
