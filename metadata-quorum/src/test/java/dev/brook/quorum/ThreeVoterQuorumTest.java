@@ -98,6 +98,10 @@ class ThreeVoterQuorumTest {
     java.util.function.Consumer<org.apache.ratis.conf.RaftProperties> tiny = p -> {
       org.apache.ratis.server.RaftServerConfigKeys.Log.setSegmentSizeMax(p, org.apache.ratis.util.SizeInBytes.valueOf("2KB"));
       org.apache.ratis.server.RaftServerConfigKeys.Log.setPurgeGap(p, 1);
+      // An install attempt made while the follower was down leaves chunks in flight that must
+      // time out before the next attempt (8 x 3 s by default): keep that short in the test.
+      org.apache.ratis.grpc.GrpcConfigKeys.Server.setInstallSnapshotRequestTimeout(p,
+          org.apache.ratis.util.TimeDuration.valueOf(500, TimeUnit.MILLISECONDS));
     };
     List<MetadataQuorum> nodes = new ArrayList<>();
     MetadataQuorum third = null;
@@ -122,6 +126,7 @@ class ThreeVoterQuorumTest {
       await().atMost(Duration.ofSeconds(60)).until(() -> restarted.client().image().version() >= expected.version());
       assertThat(restarted.client().image().topics()).isEqualTo(expected.topics());
       assertThat(restarted.client().image().clusterId()).isEqualTo(expected.clusterId());
+
     } finally {
       nodes.add(third);
       QuorumTestSupport.closeAll(nodes);
