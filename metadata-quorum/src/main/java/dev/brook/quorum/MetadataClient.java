@@ -55,8 +55,8 @@ public interface MetadataClient extends AutoCloseable {
   CompletableFuture<Long> registerBroker(int nodeId, String address, String rack);
 
   /**
-   * Renews the broker's lease; send one at least every {@code quorum.broker.heartbeat.interval.ms}
-   * (well below {@code quorum.broker.session.timeout.ms}). Not a Raft write: the quorum leader
+   * Renews the broker's lease; send one several times per {@code quorum.broker.session.timeout.ms}
+   * (e.g. every quarter of it; a failed heartbeat is simply retried at the next interval). Not a Raft write: the quorum leader
    * tracks heartbeats in memory and commits only changes (unfence, fence, controlled shutdown).
    * With {@code wantShutdown} the leader moves the broker's leaderships away and removes it from
    * ISRs; {@link HeartbeatResult#shutdownReady()} says when that is done.
