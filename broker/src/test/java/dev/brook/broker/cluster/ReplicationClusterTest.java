@@ -87,7 +87,8 @@ class ReplicationClusterTest {
     for (int i = 0; i < records; i++) {
       list.addRecords(Record.newBuilder().setOffsetDelta(i).setValue(ByteString.copyFromUtf8(tag + "/" + i)));
     }
-    RecordBatch b = RecordBatch.newBuilder().setRecordCount(records).setBaseTimestamp(1).setMaxTimestamp(1)
+    long now = System.currentTimeMillis(); // an ancient timestamp would roll a segment per batch (segment.ms)
+    RecordBatch b = RecordBatch.newBuilder().setRecordCount(records).setBaseTimestamp(now).setMaxTimestamp(now)
         .setProducerId(-1).setProducerEpoch(-1).setBaseSequence(-1).setRecords(list.build().toByteString()).build();
     return b.toBuilder().setCrc(StoredBatch.computeCrc(b)).build();
   }
@@ -244,6 +245,60 @@ class ReplicationClusterTest {
     produceAcked("third", 5, acked);
     assertNothingAcknowledgedIsLost(acked);
     awaitIdenticalLogs(1, 2, 3);
+  }
+
+  /** One raw fetch on a fresh stream to the leader; its only partition result. */
+  private FetchPartitionResult rawFetch(FetchRequest.Builder request) throws Exception {
+    LinkedBlockingQueue<FetchResponse> responses = new LinkedBlockingQueue<>();
+    StreamObserver<FetchRequest> stream = FetchServiceGrpc.newStub(cluster.channel(leader()))
+        .fetch(new StreamObserver<>() {
+          @Override public void onNext(FetchResponse r) { responses.add(r); }
+          @Override public void onError(Throwable t) {}
+          @Override public void onCompleted() {}
+        });
+    stream.onNext(request.setCorrelationId(++correlation).build());
+    FetchResponse r = responses.poll(30, TimeUnit.SECONDS);
+    stream.onCompleted();
+    assertThat(r).isNotNull();
+    return r.getTopics(0).getPartitions(0);
+  }
+
+  private static FetchRequest.Builder followerFetch(int replicaId, long offset, int currentEpoch, int lastFetchedEpoch) {
+    return FetchRequest.newBuilder().setMaxWaitMs(0).setReplicaId(replicaId).setReplicaBrokerEpoch(1)
+        .addTopics(FetchTopic.newBuilder().setTopic(TOPIC).addPartitions(FetchPartition.newBuilder().setPartition(0)
+            .setFetchOffset(offset).setCurrentLeaderEpoch(currentEpoch).setLastFetchedEpoch(lastFetchedEpoch)));
+  }
+
+  @Test
+  void followerFetchesAreCheckedAgainstReplicasEpochsAndTheEpochHistory() throws Exception {
+    for (int i = 0; i < 4; i++) assertThat(produce(batch("x" + i, 5)).getError().getCode()).isEqualTo(ErrorCode.NONE);
+    PartitionImage p = cluster.partition(TOPIC, 0);
+    int epoch = p.leaderEpoch();
+    int follower = p.replicas().stream().filter(r -> r != p.leaderId()).findFirst().orElseThrow();
+
+    FetchPartitionResult notReplica = rawFetch(followerFetch(99, 0, epoch, -1));
+    assertThat(notReplica.getError().getCode()).isEqualTo(ErrorCode.INELIGIBLE_REPLICA);
+    assertThat(notReplica.getLeaderEpoch()).isEqualTo(epoch);
+
+    assertThat(rawFetch(followerFetch(follower, 0, epoch + 1, -1)).getError().getCode())
+        .isEqualTo(ErrorCode.UNKNOWN_LEADER_EPOCH);
+
+    // the follower claims records of a later epoch beyond the leader's end: diverging, no records
+    FetchPartitionResult diverging = rawFetch(followerFetch(follower, 35, epoch, epoch + 3));
+    assertThat(diverging.getError().getCode()).isEqualTo(ErrorCode.NONE);
+    assertThat(diverging.hasDivergingEpoch()).isTrue();
+    assertThat(diverging.getDivergingEpoch().getEpoch()).isEqualTo(epoch);
+    assertThat(diverging.getDivergingEpoch().getEndOffset()).isEqualTo(20);
+    assertThat(diverging.getRecords().isEmpty()).isTrue();
+    assertThat(diverging.getLeaderEpoch()).isEqualTo(epoch);
+
+    // an agreeing follower gets whole stored batches, untouched
+    FetchPartitionResult ok = rawFetch(followerFetch(follower, 5, epoch, epoch));
+    assertThat(ok.getError().getCode()).isEqualTo(ErrorCode.NONE);
+    assertThat(ok.hasDivergingEpoch()).isFalse();
+    List<RecordBatch> batches = RecordBatchList.parseFrom(ok.getRecords()).getBatchesList();
+    assertThat(batches).extracting(RecordBatch::getBaseOffset).containsExactly(5L, 10L, 15L);
+    assertThat(batches).allSatisfy(b -> assertThat(StoredBatch.computeCrc(b)).isEqualTo(b.getCrc()));
   }
 
   @Test
