@@ -49,7 +49,8 @@ final class ActiveController {
    */
   HeartbeatReply heartbeat(MetadataImage image, int nodeId, long brokerEpoch, boolean wantShutdown, long nowMs) {
     BrokerImage b = image.brokers().get(nodeId);
-    if (b == null || b.brokerEpoch() != brokerEpoch) {
+    if (b == null || b.brokerEpoch() != brokerEpoch || b.leaseExpired()) {
+      // Unknown, superseded, or fenced for an expired lease: the broker must register again.
       return HeartbeatReply.newBuilder().setErrorCode(ErrorCode.STALE_BROKER_EPOCH_VALUE).setFenced(true).build();
     }
     BrokerHeartbeatManager.Contact before = heartbeats.contact(nodeId, brokerEpoch);
@@ -68,7 +69,8 @@ final class ActiveController {
   /** Whether a heartbeat asks for something only a poll does (unfence, shutdown): poll soon. */
   static boolean wantsAction(MetadataImage image, int nodeId, boolean wantShutdown) {
     BrokerImage b = image.brokers().get(nodeId);
-    return b != null && (b.fenced() && !wantShutdown || wantShutdown && !b.shuttingDown() && !b.fenced());
+    return b != null && (b.fenced() && !b.leaseExpired() && !wantShutdown
+        || wantShutdown && !b.shuttingDown() && !b.fenced());
   }
 
   Map<Integer, Long> heartbeatAges(long nowMs) {
@@ -86,10 +88,13 @@ final class ActiveController {
       boolean wantShutdown = c != null && c.wantShutdown();
       boolean fenced = b.fenced();
       boolean shuttingDown = b.shuttingDown();
+      boolean expired = false;
       if (!fenced && heartbeats.expired(b.nodeId(), b.brokerEpoch(), nowMs)) {
         fenced = true;
+        expired = true;
         reasons.add("broker " + b.nodeId() + " lease expired");
-      } else if (fenced && !shuttingDown && !wantShutdown && heartbeats.alive(b.nodeId(), b.brokerEpoch(), nowMs)) {
+      } else if (fenced && !b.leaseExpired() && !shuttingDown && !wantShutdown
+          && heartbeats.alive(b.nodeId(), b.brokerEpoch(), nowMs)) {
         fenced = false;
         reasons.add("broker " + b.nodeId() + " unfenced");
       }
@@ -101,6 +106,7 @@ final class ActiveController {
         BrokerChange.Builder change = BrokerChange.newBuilder().setNodeId(b.nodeId()).setBrokerEpoch(b.brokerEpoch());
         if (fenced != b.fenced()) change.setFenced(fenced);
         if (shuttingDown != b.shuttingDown()) change.setShuttingDown(shuttingDown);
+        if (expired) change.setLeaseExpired(true);
         batch.addBrokers(change);
       }
       activeAfter.put(b.nodeId(), !fenced && !shuttingDown);

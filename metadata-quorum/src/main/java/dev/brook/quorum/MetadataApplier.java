@@ -121,10 +121,14 @@ final class MetadataApplier {
       }
       boolean fenced = c.hasFenced() ? c.getFenced() : b.fenced();
       boolean shuttingDown = c.hasShuttingDown() ? c.getShuttingDown() : b.shuttingDown();
-      if (fenced == b.fenced() && shuttingDown == b.shuttingDown()) continue;
+      // A spent epoch stays spent: nothing but a new registration unfences it.
+      boolean leaseExpired = b.leaseExpired() || (c.hasLeaseExpired() && c.getLeaseExpired());
+      if (leaseExpired) fenced = true;
+      if (fenced == b.fenced() && shuttingDown == b.shuttingDown() && leaseExpired == b.leaseExpired()) continue;
       if (brokers == null) brokers = new TreeMap<>(image.brokers());
-      brokers.put(b.nodeId(), new BrokerImage(b.nodeId(), b.address(), b.rack(), fenced, b.brokerEpoch(), shuttingDown));
-      delta.brokerPatches.add(new StoreDelta.BrokerPatch(b.nodeId(), fenced, shuttingDown));
+      brokers.put(b.nodeId(), new BrokerImage(b.nodeId(), b.address(), b.rack(), fenced, b.brokerEpoch(), shuttingDown,
+          leaseExpired));
+      delta.brokerPatches.add(new StoreDelta.BrokerPatch(b.nodeId(), fenced, shuttingDown, leaseExpired));
       LOG.info("Broker {} (epoch {}) is now {}{} at index {}", b.nodeId(), b.brokerEpoch(), fenced ? "fenced" : "unfenced",
           shuttingDown ? ", shutting down" : "", index);
     }

@@ -153,7 +153,7 @@ final class MetadataStore implements AutoCloseable {
         byte[] old = db.get(brokers, key);
         if (old == null) throw new IOException("broker " + patch.nodeId() + " has no record to change");
         BrokerRecord b = BrokerRecord.parseFrom(old).toBuilder()
-            .setFenced(patch.fenced()).setShuttingDown(patch.shuttingDown()).build();
+            .setFenced(patch.fenced()).setShuttingDown(patch.shuttingDown()).setLeaseExpired(patch.leaseExpired()).build();
         batch.put(brokers, key, b.toByteArray());
       }
       batch.put(meta, APPLIED_KEY, applied.toByteArray());

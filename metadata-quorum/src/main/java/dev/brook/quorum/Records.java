@@ -58,11 +58,13 @@ final class Records {
     return BrokerRecord.newBuilder()
         .setNodeId(b.nodeId()).setAddress(b.address()).setRack(b.rack())
         .setFenced(b.fenced()).setBrokerEpoch(b.brokerEpoch()).setShuttingDown(b.shuttingDown())
+        .setLeaseExpired(b.leaseExpired())
         .build();
   }
 
   static BrokerImage toBrokerImage(BrokerRecord b) {
-    return new BrokerImage(b.getNodeId(), b.getAddress(), b.getRack(), b.getFenced(), b.getBrokerEpoch(), b.getShuttingDown());
+    return new BrokerImage(b.getNodeId(), b.getAddress(), b.getRack(), b.getFenced(), b.getBrokerEpoch(),
+        b.getShuttingDown(), b.getLeaseExpired());
   }
 
   /** The whole image as records, for remote clients. */

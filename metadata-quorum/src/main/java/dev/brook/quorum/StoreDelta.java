@@ -20,7 +20,7 @@ final class StoreDelta {
    * A change of a registered broker's state; the store rewrites its record with these values
    * (keeping the registration fields, which the image does not carry).
    */
-  record BrokerPatch(int nodeId, boolean fenced, boolean shuttingDown) {}
+  record BrokerPatch(int nodeId, boolean fenced, boolean shuttingDown, boolean leaseExpired) {}
 
   ClusterRecord cluster;
   final List<BrokerPatch> brokerPatches = new ArrayList<>();

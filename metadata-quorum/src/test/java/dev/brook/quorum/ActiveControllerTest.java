@@ -154,7 +154,15 @@ class ActiveControllerTest {
     }
     assertThat(step()).isNull();
 
-    // 3 comes back: unfenced, and leaderless partitions whose ISR holds it get it as leader.
+    // 3's lease expired: its epoch is spent, its heartbeats are refused until it registers again.
+    assertThat(image.brokers().get(3).leaseExpired()).isTrue();
+    assertThat(heartbeat(3).getErrorCode()).isEqualTo(ErrorCode.STALE_BROKER_EPOCH_VALUE);
+    assertThat(step()).isNull();
+    assertThat(image.brokers().get(3).fenced()).isTrue();
+
+    // 3 comes back under a new epoch: unfenced, and leaderless partitions whose ISR holds it
+    // get it as leader.
+    register(3, "");
     heartbeat(3);
     ControllerBatch batch = step();
     assertThat(batch.getBrokers(0).getFenced()).isFalse();
@@ -203,6 +211,7 @@ class ActiveControllerTest {
     heartbeatAll(1, 2);
     step();
     assertThat(partition("t", 0).leaderId()).isEqualTo(1);
+    register(3, "");
     heartbeat(3);
     step();
     assertThat(image.brokers().get(3).fenced()).isFalse();
@@ -237,6 +246,7 @@ class ActiveControllerTest {
     now += SESSION_MS + 1;
     heartbeatAll(1, 2);
     step(); // 3 fenced: partition 0 led by 1
+    register(3, "");
     heartbeat(3);
     step();
     PartitionImage p = partition("t", 0);

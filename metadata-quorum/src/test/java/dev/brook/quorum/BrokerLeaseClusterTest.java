@@ -108,8 +108,15 @@ class BrokerLeaseClusterTest {
       }
       assertThat(client.image().brokers().get(1).fenced()).isFalse();
 
-      // It comes back: unfenced; its leaders re-add it to their ISRs once it caught up (simulated
-      // here), and the controller gives the preferred leaderships back.
+      // Its old epoch is spent: heartbeats under it are refused, it stays fenced.
+      assertThat(client.heartbeat(2, epochs.get(2), false).get(15, TimeUnit.SECONDS).error())
+          .isEqualTo(ErrorCode.STALE_BROKER_EPOCH);
+      // It registers again (new epoch) and comes back: unfenced; its leaders re-add it to their
+      // ISRs once it caught up (simulated here), and the controller gives the preferred
+      // leaderships back.
+      long renewed = client.registerBroker(2, "127.0.0.1:9092", "").get(15, TimeUnit.SECONDS);
+      assertThat(renewed).isGreaterThan(epochs.get(2));
+      epochs.put(2, renewed);
       beating.put(2, true);
       await().atMost(Duration.ofSeconds(5)).until(() -> !client.image().brokers().get(2).fenced());
       for (PartitionImage p : client.image().topic("spread").partitions()) {

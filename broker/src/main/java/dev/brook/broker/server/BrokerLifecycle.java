@@ -104,6 +104,12 @@ final class BrokerLifecycle {
         return;
       }
       if (r.error() == ErrorCode.STALE_BROKER_EPOCH) {
+        CompletableFuture<Void> s = shutdownReady;
+        if (s != null) {
+          // Fenced already: it leads nothing, so there is nothing left to hand over.
+          s.complete(null);
+          return;
+        }
         if (brokerEpoch == epoch && !wantShutdown) {
           LOG.warn("broker epoch {} is no longer current (the quorum fenced this broker); registering again", epoch);
           brokerEpoch = -1;
