@@ -159,6 +159,11 @@ final class LogSegment {
     timeIndex.openForAppend();
   }
 
+  /** The max timestamp of the segment's first batch, or Long.MIN_VALUE when empty. */
+  long firstBatchMaxTimestamp() {
+    return firstBatchMaxTimestamp;
+  }
+
   boolean isActive() {
     return writeChannel != null;
   }
@@ -166,16 +171,29 @@ final class LogSegment {
   /**
    * Whether a batch of {@code frameSize} bytes with offsets from {@code batchBase} must go to a
    * new segment: the file would pass segment.bytes, the relative offset would not fit the index's
-   * int32, or the first batch (by its max timestamp) is older than segment.ms. An empty segment
-   * never rolls, so a single batch larger than segment.bytes still finds a home.
+   * int32, or the batch's timestamps are more than segment.ms past the segment's first batch
+   * (Kafka's rule: time is measured in record timestamps, not on the broker's clock, so a producer
+   * replaying old data does not roll a segment per batch, and a follower, seeing the same
+   * batches, rolls exactly where its leader did). An empty segment never rolls, so a single batch
+   * larger than segment.bytes still finds a home.
    */
-  boolean shouldRoll(int frameSize, long batchBase, int recordCount, LogConfig config, long nowMs) {
+  boolean shouldRoll(int frameSize, long batchBase, int recordCount, long batchMaxTimestamp, LogConfig config) {
     if (writePosition == 0) return false;
     if (writePosition + frameSize > config.segmentBytes()) return true;
     if (batchBase + recordCount - 1 - baseOffset > Integer.MAX_VALUE) return true;
-    if (firstBatchMaxTimestamp == Long.MIN_VALUE || nowMs <= firstBatchMaxTimestamp) return false;
-    long age = nowMs - firstBatchMaxTimestamp;
-    return age < 0 /* overflow: ancient timestamp */ || age > config.segmentMs();
+    return rollsForTime(batchMaxTimestamp, config);
+  }
+
+  /** Whether a batch with this max timestamp is more than segment.ms newer than the first batch. */
+  boolean rollsForTime(long batchMaxTimestamp, LogConfig config) {
+    return writePosition != 0 && spansTooLong(firstBatchMaxTimestamp, batchMaxTimestamp, config);
+  }
+
+  /** Whether {@code batchMaxTimestamp} is more than segment.ms after {@code firstMaxTimestamp}. */
+  static boolean spansTooLong(long firstMaxTimestamp, long batchMaxTimestamp, LogConfig config) {
+    if (firstMaxTimestamp == Long.MIN_VALUE || batchMaxTimestamp <= firstMaxTimestamp) return false;
+    long span = batchMaxTimestamp - firstMaxTimestamp;
+    return span < 0 /* overflow */ || span > config.segmentMs();
   }
 
   /**

@@ -200,7 +200,7 @@ public final class PartitionLog implements Closeable {
       try {
         for (RecordBatch batch : batches) {
           int frameSize = StoredBatch.frameSize(batch.getRecords().size());
-          if (active.shouldRoll(frameSize, next, batch.getRecordCount(), cfg, now)) roll(next);
+          if (active.shouldRoll(frameSize, next, batch.getRecordCount(), batch.getMaxTimestamp(), cfg)) roll(next);
           active.append(batch, next, leaderEpoch, prefix, cfg.indexIntervalBytes());
           next += batch.getRecordCount();
           records += batch.getRecordCount();
@@ -280,13 +280,20 @@ public final class PartitionLog implements Closeable {
         int i = 0;
         while (i < run.count()) {
           if (run.epoch(i) > epochs.latestEpoch()) epochs.assign(run.epoch(i), run.baseOffset(i));
-          if (active.shouldRoll(run.size(i), run.baseOffset(i), run.recordCount(i), cfg, now)) roll(run.baseOffset(i));
-          // The longest run from i that stays in this segment and in this epoch: one write.
+          if (active.shouldRoll(run.size(i), run.baseOffset(i), run.recordCount(i), run.maxTimestamp(i), cfg)) {
+            roll(run.baseOffset(i));
+          }
+          // The longest run from i that stays in this segment and in this epoch: one write. It
+          // ends where the leader rolled too (the same size and timestamp rules on the same bytes).
+          long segmentFirstMaxTimestamp = active.writePosition() == 0 ? run.maxTimestamp(i) : active.firstBatchMaxTimestamp();
           int j = i + 1;
           long bytes = active.writePosition() + run.size(i);
           while (j < run.count() && run.epoch(j) == run.epoch(i)) {
             bytes += run.size(j);
-            if (bytes > cfg.segmentBytes() || run.baseOffset(j) + run.recordCount(j) - 1 - active.baseOffset > Integer.MAX_VALUE) break;
+            if (bytes > cfg.segmentBytes() || run.baseOffset(j) + run.recordCount(j) - 1 - active.baseOffset > Integer.MAX_VALUE
+                || LogSegment.spansTooLong(segmentFirstMaxTimestamp, run.maxTimestamp(j), cfg)) {
+              break;
+            }
             j++;
           }
           active.appendFrames(run, i, j, cfg.indexIntervalBytes());

@@ -225,7 +225,10 @@ public final class BrookNode implements AutoCloseable {
     if (server != null) {
       server.shutdown();
       try {
-        if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
+        // Unary calls finish within the grace period; long-lived streams (fetch long polls,
+        // metadata watches, follower fetches) never would: they are cancelled and their clients
+        // reconnect elsewhere.
+        if (!server.awaitTermination(1, TimeUnit.SECONDS)) {
           server.shutdownNow();
           server.awaitTermination(5, TimeUnit.SECONDS);
         }

@@ -210,6 +210,19 @@ class PartitionLogTest {
   }
 
   @Test
+  void oldRecordTimestampsDoNotRollASegmentPerBatch() throws Exception {
+    open(config("segment.ms", "1000"));
+    clock.set(10_000_000);
+    // A producer replaying data a day old: timestamps far behind the broker's clock, close together.
+    for (int i = 0; i < 10; i++) {
+      log.append(List.of(batch("old" + i, 1, 1_000 + i)), 0);
+    }
+    assertThat(log.segmentCount()).isEqualTo(1);
+    log.append(List.of(batch("later", 1, 1_000 + 2_000)), 0);
+    assertThat(log.segmentCount()).isEqualTo(2);
+  }
+
+  @Test
   void crcMismatchIsRejectedAndNothingIsWritten() throws Exception {
     open(LogConfig.defaults());
     appendMany(2, 2);
