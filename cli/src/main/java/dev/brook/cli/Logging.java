@@ -19,6 +19,9 @@ final class Logging {
     setIfAbsent("org.slf4j.simpleLogger.log.io.grpc", verbose ? "info" : "warn");
     setIfAbsent("org.slf4j.simpleLogger.log.io.netty", "warn");
     setIfAbsent("org.slf4j.simpleLogger.log.org.apache.ratis.thirdparty", "warn");
+    // Ratis's client logs every failed attempt of a request it is about to retry (no leader yet,
+    // leader changed) as an ERROR with a stack trace; Brook reports requests that finally fail.
+    setIfAbsent("org.slf4j.simpleLogger.log.org.apache.ratis.client.impl.OrderedAsync", verbose ? "debug" : "off");
     setIfAbsent("org.slf4j.simpleLogger.showDateTime", "true");
     setIfAbsent("org.slf4j.simpleLogger.dateTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSS");
     setIfAbsent("org.slf4j.simpleLogger.showShortLogName", "true");
