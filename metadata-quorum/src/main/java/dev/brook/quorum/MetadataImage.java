@@ -26,6 +26,19 @@ public final class MetadataImage {
   }
 
   /**
+   * An image built by hand, for tests of components that consume images (the broker's replica
+   * manager): nodes build theirs from the quorum only.
+   */
+  public static MetadataImage of(long version, String clusterId, java.util.Collection<TopicImage> topics,
+      java.util.Collection<BrokerImage> brokers) {
+    Map<String, TopicImage> t = new java.util.TreeMap<>();
+    for (TopicImage topic : topics) t.put(topic.name(), topic);
+    Map<Integer, BrokerImage> b = new java.util.TreeMap<>();
+    for (BrokerImage broker : brokers) b.put(broker.nodeId(), broker);
+    return new MetadataImage(version, clusterId, t, b);
+  }
+
+  /**
    * The Raft index of the last applied entry that changed metadata. Grows monotonically; equal
    * versions mean equal content.
    */
