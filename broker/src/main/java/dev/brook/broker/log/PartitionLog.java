@@ -215,7 +215,7 @@ public final class PartitionLog implements Closeable {
       }
       logEndOffset = next;
       maybeFlush(records, now, cfg);
-      return new AppendResult(firstOffset, next - 1, now, maxTimestamp);
+      return new AppendResult(firstOffset, next - 1, now, maxTimestamp, leaderEpoch);
     } finally {
       writeLock.unlock();
     }
@@ -310,7 +310,7 @@ public final class PartitionLog implements Closeable {
       long next = run.endOffset();
       logEndOffset = next;
       maybeFlush(next - firstOffset, now, cfg);
-      return new AppendResult(firstOffset, next - 1, now, maxTimestamp);
+      return new AppendResult(firstOffset, next - 1, now, maxTimestamp, epochs.latestEpoch());
     } finally {
       writeLock.unlock();
     }
@@ -541,6 +541,15 @@ public final class PartitionLog implements Closeable {
    * segment. Returns how many segments were deleted.
    */
   public int enforceRetention() throws IOException {
+    return enforceRetention(Long.MAX_VALUE);
+  }
+
+  /**
+   * As {@link #enforceRetention()}, but deletes only segments that lie wholly below
+   * {@code highWatermark} (the next segment starts at or below it): data not yet replicated to
+   * every in-sync replica is never removed by retention, so followers always find it.
+   */
+  public int enforceRetention(long highWatermark) throws IOException {
     writeLock.lock();
     try {
       if (closed) return 0;
@@ -555,6 +564,7 @@ public final class PartitionLog implements Closeable {
         boolean oversized = cfg.retentionBytes() >= 0 && total > cfg.retentionBytes();
         if (!expired && !oversized) break;
         long newStart = segments.higherKey(oldest.baseOffset);
+        if (newStart > highWatermark) break;
         logStartOffset = newStart;
         segments.remove(oldest.baseOffset);
         total -= oldest.size();

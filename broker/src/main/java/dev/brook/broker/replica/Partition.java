@@ -123,6 +123,14 @@ public final class Partition {
    * @param acksAll whether the producer asked for acks=all: then the in-sync set must have at
    *     least min.insync.replicas members, checked before anything is written
    */
+  /**
+   * Whether this replica leads now, in {@code leaderEpoch}. A record appended in an epoch this
+   * replica no longer leads may have been truncated by the next leader: its fate is unknown.
+   */
+  public boolean leadsInEpoch(int leaderEpoch) {
+    return ledEpoch == leaderEpoch && state.leaderId() == localNodeId;
+  }
+
   public AppendResult appendAsLeader(List<RecordBatch> batches, boolean acksAll)
       throws PartitionException, LogException {
     AppendResult result;

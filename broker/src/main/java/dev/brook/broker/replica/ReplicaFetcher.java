@@ -178,37 +178,48 @@ final class ReplicaFetcher implements AutoCloseable {
   private void run() {
     try {
       while (isRunning()) {
-        Map<Key, FetchState> batch = fetchable();
-        if (batch.isEmpty()) {
-          awaitChange(nextBackoffEndNanos());
-          continue;
-        }
-        if (requests == null) openStream();
-        FetchRequest request = buildRequest(batch);
-        requests.onNext(request);
-        Event event = awaitResponse(request.getCorrelationId());
-        if (!isRunning()) break;
-        if (event == null || event.error() != null) {
-          if (event != null) {
-            LOG.info("fetch stream to broker {} at {} failed: {}; reconnecting in {} ms", leaderId, leaderAddress,
-                event.error().toString(), config.fetchBackoffMs());
-          } else {
-            LOG.warn("fetch stream to broker {} at {} answered nothing in time; reconnecting", leaderId, leaderAddress);
-          }
+        try {
+          fetchOnce();
+        } catch (RuntimeException e) {
+          // Never let one surprise stop replication of every partition from this leader.
+          LOG.error("replica fetcher from broker {} failed; reconnecting in {} ms: {}", leaderId,
+              config.fetchBackoffMs(), e.toString());
           closeStream();
           awaitChange(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.fetchBackoffMs()));
-          continue;
         }
-        handle(batch, event.response());
       }
     } catch (InterruptedException e) {
       // closing
-    } catch (RuntimeException e) {
-      LOG.error("replica fetcher from broker {} stopped unexpectedly", leaderId, e);
     } finally {
       closeStream();
       if (channel != null) channel.shutdownNow();
     }
+  }
+
+  /** One round: send a fetch for every fetchable partition and apply the answer. */
+  private void fetchOnce() throws InterruptedException {
+    Map<Key, FetchState> batch = fetchable();
+    if (batch.isEmpty()) {
+      awaitChange(nextBackoffEndNanos());
+      return;
+    }
+    if (requests == null) openStream();
+    FetchRequest request = buildRequest(batch);
+    requests.onNext(request);
+    Event event = awaitResponse(request.getCorrelationId());
+    if (!isRunning()) return;
+    if (event == null || event.error() != null) {
+      if (event != null) {
+        LOG.info("fetch stream to broker {} at {} failed: {}; reconnecting in {} ms", leaderId, leaderAddress,
+            event.error().toString(), config.fetchBackoffMs());
+      } else {
+        LOG.warn("fetch stream to broker {} at {} answered nothing in time; reconnecting", leaderId, leaderAddress);
+      }
+      closeStream();
+      awaitChange(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.fetchBackoffMs()));
+      return;
+    }
+    handle(batch, event.response());
   }
 
   private boolean isRunning() {
@@ -338,8 +349,9 @@ final class ReplicaFetcher implements AutoCloseable {
           // The assignment moved on while this response was in flight; the next image rules.
           LOG.debug("{}: dropped a fetch result: {}", s.partition, e.getMessage());
           backOff(s);
-        } catch (LogException | IOException e) {
-          LOG.warn("{}: cannot apply data fetched from broker {}: {}", s.partition, leaderId, e.getMessage());
+        } catch (LogException | IOException | RuntimeException e) {
+          // One partition's failure must not stop the others that share this stream.
+          LOG.warn("{}: cannot apply data fetched from broker {}: {}", s.partition, leaderId, e.toString());
           backOff(s);
         }
       }

@@ -18,6 +18,8 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -69,6 +71,9 @@ public final class ReplicaManager implements AutoCloseable {
   private final ExecutorService isrCallbacks;
   private final Partition.ReplicationContext context = new Context();
   private volatile Table table;
+  // Guarded by this (onImage and close).
+  private boolean closed;
+  private boolean strayCheckDone;
   private final ConcurrentLinkedQueue<ImageWaiter> imageWaiters = new ConcurrentLinkedQueue<>();
 
   private record ImageWaiter(Predicate<MetadataImage> condition, CompletableFuture<MetadataImage> future) {}
@@ -146,24 +151,42 @@ public final class ReplicaManager implements AutoCloseable {
   }
 
   /**
-   * Brings the hosted partitions in line with {@code image}: opens (or recovers) the logs of new
-   * assignments, applies leadership and config changes, and deletes the logs of partitions that
-   * are gone. Metadata notifier thread only.
+   * Brings the hosted partitions in line with {@code image}: deletes the logs of partitions that
+   * are gone, then opens (or recovers) the logs of new assignments and applies leadership and
+   * config changes. Metadata notifier thread only.
+   *
+   * <p>Invariants that protect data: an image that is not a real cluster state yet (no cluster
+   * id: the quorum has not answered) is ignored, since it would read as "no topics"; retired
+   * partitions are deleted before new ones are opened, because a topic re-created under the same
+   * name reuses the directory name; a directory whose log fails to open is never deleted.
    */
   public synchronized void onImage(MetadataImage image) {
+    if (closed) return;
+    if (image.clusterId() == null || image.version() <= 0) {
+      LOG.debug("ignoring metadata image {}: not a cluster state yet", image.version());
+      return;
+    }
     Map<Integer, LeaderReplicaState.BrokerStatus> brokers = brokerStatuses(image);
     Map<String, Partition[]> old = table.partitions();
+    // 1. Retire what the image no longer gives this broker: deleted or re-created topics,
+    //    replicas moved away.
+    for (Partition[] ps : old.values()) {
+      for (Partition p : ps) {
+        if (p != null && !stillHosted(image, p)) deleteQuietly(p);
+      }
+    }
+    // 2. Open new assignments, update the rest.
     Map<String, Partition[]> next = new HashMap<>();
+    Set<String> failedDirs = new HashSet<>();
     for (TopicImage topic : image.topics().values()) {
       Map<String, String> config = effectiveConfig(topic);
       Partition[] previous = old.get(topic.name());
-      boolean sameTopic = previous != null && previous.length > 0 && firstNonNull(previous) != null
-          && firstNonNull(previous).topicId().equals(topic.topicId());
       Partition[] ps = new Partition[topic.partitions().size()];
       boolean any = false;
       for (PartitionImage pi : topic.partitions()) {
         if (!pi.replicas().contains(nodeId)) continue;
-        Partition existing = sameTopic && pi.partition() < previous.length ? previous[pi.partition()] : null;
+        Partition existing = previous != null && pi.partition() < previous.length ? previous[pi.partition()] : null;
+        if (existing != null && !existing.topicId().equals(topic.topicId())) existing = null;
         try {
           if (existing != null) {
             existing.update(pi, config, brokers);
@@ -172,33 +195,33 @@ public final class ReplicaManager implements AutoCloseable {
             ps[pi.partition()] = open(topic, pi, config, brokers);
           }
           any = true;
-        } catch (IOException e) {
-          LOG.error("cannot open log of {}-{}: {}", topic.name(), pi.partition(), e.toString());
+        } catch (IOException | RuntimeException e) {
+          // Left offline, and its data left alone: an operator can fix the disk and restart.
+          failedDirs.add(topic.name() + "-" + pi.partition());
+          LOG.error("cannot open log of {}-{}; the partition stays offline on this broker: {}", topic.name(),
+              pi.partition(), e.toString());
         }
       }
       if (any) next.put(topic.name(), ps);
     }
-    // Partitions no longer hosted (topic deleted or re-created, or moved away): drop their data.
-    for (Map.Entry<String, Partition[]> e : old.entrySet()) {
-      Partition[] now = next.get(e.getKey());
-      for (Partition p : e.getValue()) {
-        if (p == null) continue;
-        boolean kept = now != null && p.index() < now.length && now[p.index()] == p;
-        if (!kept) {
-          deleteQuietly(p);
-        }
-      }
-    }
     table = new Table(image, Map.copyOf(next));
     updateFetchers(image, next);
-    if (old.isEmpty()) {
-      deleteStrayDirectories(next);
+    if (!strayCheckDone) {
+      strayCheckDone = true;
+      deleteStrayDirectories(image, next, failedDirs);
     }
     for (ImageWaiter w : imageWaiters) {
       if (w.condition().test(image) && imageWaiters.remove(w)) {
         w.future().complete(image);
       }
     }
+  }
+
+  /** Whether {@code p} is still this broker's replica of the same topic incarnation in {@code image}. */
+  private boolean stillHosted(MetadataImage image, Partition p) {
+    TopicImage t = image.topic(p.topic());
+    return t != null && t.topicId().equals(p.topicId()) && p.index() < t.partitions().size()
+        && t.partitions().get(p.index()).replicas().contains(nodeId);
   }
 
   private static Map<Integer, LeaderReplicaState.BrokerStatus> brokerStatuses(MetadataImage image) {
@@ -283,13 +306,6 @@ public final class ReplicaManager implements AutoCloseable {
     }
   }
 
-  private static Partition firstNonNull(Partition[] ps) {
-    for (Partition p : ps) {
-      if (p != null) return p;
-    }
-    return null;
-  }
-
   private Partition open(TopicImage topic, PartitionImage pi, Map<String, String> effective,
       Map<Integer, LeaderReplicaState.BrokerStatus> brokers) throws IOException {
     Partition.TopicSettings settings = Partition.TopicSettings.of(effective);
@@ -323,29 +339,51 @@ public final class ReplicaManager implements AutoCloseable {
     return "";
   }
 
-  /** After the first image: directories of partitions the image does not give us are leftovers. */
-  private void deleteStrayDirectories(Map<String, Partition[]> hosted) {
+  /**
+   * After the first real image: deletes directories left by topics deleted, or replicas moved
+   * away, while this broker was down. A directory is deleted only when its own
+   * {@code partition.metadata} names a topic id that the image says this broker no longer hosts;
+   * anything it cannot identify, or failed to open, is left alone (and logged).
+   */
+  private void deleteStrayDirectories(MetadataImage image, Map<String, Partition[]> hosted, Set<String> failedDirs) {
+    Map<String, TopicImage> byId = new HashMap<>();
+    for (TopicImage t : image.topics().values()) byId.put(t.topicId(), t);
     try (Stream<Path> dirs = Files.list(logDir)) {
       for (Path dir : (Iterable<Path>) dirs::iterator) {
+        if (!Files.isDirectory(dir)) continue;
         String name = dir.getFileName().toString();
         int dash = name.lastIndexOf('-');
-        boolean keep = false;
-        if (dash > 0) {
-          try {
-            int p = Integer.parseInt(name.substring(dash + 1));
-            Partition[] ps = hosted.get(name.substring(0, dash));
-            keep = ps != null && p < ps.length && ps[p] != null;
-          } catch (NumberFormatException e) {
-            keep = false;
-          }
+        int index;
+        try {
+          index = dash > 0 ? Integer.parseInt(name.substring(dash + 1)) : -1;
+        } catch (NumberFormatException e) {
+          index = -1;
         }
-        if (!keep && Files.isDirectory(dir)) {
-          LOG.info("deleting {}: no longer assigned to this broker", dir);
+        if (index < 0) continue;
+        Partition[] ps = hosted.get(name.substring(0, dash));
+        if ((ps != null && index < ps.length && ps[index] != null) || failedDirs.contains(name)) continue;
+        Path meta = dir.resolve(METADATA_FILE);
+        String topicId;
+        try {
+          topicId = Files.exists(meta) ? readTopicId(meta) : "";
+        } catch (IOException e) {
+          topicId = "";
+        }
+        if (topicId.isEmpty()) {
+          LOG.warn("leaving {} alone: it has no readable {}", dir, METADATA_FILE);
+          continue;
+        }
+        TopicImage t = byId.get(topicId);
+        boolean assignedHere = t != null && index < t.partitions().size()
+            && t.partitions().get(index).replicas().contains(nodeId);
+        if (!assignedHere) {
+          LOG.info("deleting {}: its topic (id {}) {}", dir, topicId,
+              t == null ? "was deleted" : "is no longer assigned to this broker");
           deleteRecursively(dir);
         }
       }
     } catch (IOException e) {
-      LOG.warn("cannot list {}: {}", logDir, e.toString());
+      LOG.warn("cannot clean up {}: {}", logDir, e.toString());
     }
   }
 
@@ -393,20 +431,22 @@ public final class ReplicaManager implements AutoCloseable {
   public void enforceRetention() {
     for (Partition p : partitions()) {
       try {
-        int deleted = p.log().enforceRetention();
+        int deleted = p.log().enforceRetention(p.highWatermark());
         if (deleted > 0) {
           LOG.info("retention deleted {} segment(s) of {}, log start offset now {}", deleted, p,
               p.log().logStartOffset());
         }
-      } catch (IOException e) {
+      } catch (IOException | RuntimeException e) {
+        // Caught whole: an exception escaping a scheduled task would cancel it for good.
         LOG.warn("retention of {} failed: {}", p, e.toString());
       }
     }
   }
 
-  /** Flushes and closes every log, leaving clean-shutdown markers. */
+  /** Flushes and closes every log, leaving clean-shutdown markers. Later images are ignored. */
   @Override
   public synchronized void close() {
+    closed = true;
     fetchers.close();
     isrCallbacks.shutdownNow();
     Collection<Partition> all = partitions();

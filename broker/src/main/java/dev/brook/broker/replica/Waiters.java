@@ -21,10 +21,21 @@ final class Waiters {
     queue.remove(callback);
   }
 
+  /**
+   * Runs (and removes) the callbacks registered so far. A callback that registers itself again
+   * while it runs waits for the next fire: draining first keeps that from looping forever.
+   */
   void fire() {
+    Runnable first = queue.poll();
+    if (first == null) return;
+    java.util.List<Runnable> batch = new java.util.ArrayList<>();
+    batch.add(first);
     Runnable r;
     while ((r = queue.poll()) != null) {
-      r.run();
+      batch.add(r);
+    }
+    for (Runnable callback : batch) {
+      callback.run();
     }
   }
 

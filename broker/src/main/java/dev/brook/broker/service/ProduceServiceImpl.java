@@ -22,6 +22,7 @@ import java.util.ArrayDeque;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -128,44 +129,63 @@ public final class ProduceServiceImpl extends ProduceServiceGrpc.ProduceServiceI
         response.set(t, p, Errors.of(ErrorCode.UNKNOWN_SERVER_ERROR, String.valueOf(e.getMessage())));
         return;
       }
-      if (!acksAll || partition.highWatermark() > result.lastOffset()) {
+      if (!acksAll) {
         response.set(t, p, success(partition, result));
         return;
       }
       awaitReplication(response, t, p, partition, result, timeoutMs);
     }
 
-    /** acks=all: answer once the high watermark passes the last appended offset, or time out. */
+    /**
+     * acks=all: answer once the high watermark passes the last appended offset, or time out.
+     *
+     * <p>The callback registers itself before it evaluates (see {@code Waiters}), so a high
+     * watermark move between the two is never missed. It answers NOT_LEADER as soon as this
+     * replica no longer leads in the epoch of the append (the next leader may have truncated the
+     * records), and NOT_ENOUGH_REPLICAS when the ISR shrank below min.insync.replicas before the
+     * records were committed: then fewer copies than promised exist (Kafka's
+     * NOT_ENOUGH_REPLICAS_AFTER_APPEND). Either way the producer may retry.
+     */
     private void awaitReplication(PendingResponse response, int t, int p, Partition partition,
         AppendResult result, int timeoutMs) {
-      AtomicInteger once = new AtomicInteger();
+      AtomicBoolean done = new AtomicBoolean();
       ScheduledFuture<?>[] timer = new ScheduledFuture<?>[1];
       Runnable check = new Runnable() {
         @Override
         public void run() {
-          if (partition.highWatermark() > result.lastOffset()) {
-            if (once.compareAndSet(0, 1)) {
-              if (timer[0] != null) timer[0].cancel(false);
-              response.set(t, p, success(partition, result));
-            }
-          } else if (!partition.isLeader()) {
-            if (once.compareAndSet(0, 1)) {
-              if (timer[0] != null) timer[0].cancel(false);
-              response.set(t, p, Errors.notHere(replicas.image(), partition.topic(), partition.index(), nodeId));
-            }
-          } else if (once.get() == 0) {
-            partition.awaitHighWatermarkChange(this);
+          if (done.get()) return;
+          partition.awaitHighWatermarkChange(this);
+          PartitionProduceResult outcome = evaluate();
+          if (outcome != null && done.compareAndSet(false, true)) {
+            partition.cancelAwait(this);
+            ScheduledFuture<?> f = timer[0];
+            if (f != null) f.cancel(false);
+            response.set(t, p, outcome);
           }
         }
+
+        private PartitionProduceResult evaluate() {
+          if (!partition.leadsInEpoch(result.leaderEpoch())) {
+            return response.error(t, p, Errors.notHere(replicas.image(), partition.topic(), partition.index(), nodeId));
+          }
+          if (partition.highWatermark() <= result.lastOffset()) return null;
+          int isr = partition.isr().size();
+          if (isr < partition.minInsyncReplicas()) {
+            return response.error(t, p, Errors.of(ErrorCode.NOT_ENOUGH_REPLICAS, "the records of " + partition
+                + " were written, but the in-sync replica set shrank to " + isr + " member(s) before they were"
+                + " committed (min.insync.replicas is " + partition.minInsyncReplicas() + ")"));
+          }
+          return success(partition, result);
+        }
       };
+      // (A completion that does not see the timer lets it fire later: done makes that a no-op.)
       timer[0] = scheduler.schedule(() -> {
-        if (once.compareAndSet(0, 1)) {
+        if (done.compareAndSet(false, true)) {
           partition.cancelAwait(check);
           response.set(t, p, Errors.of(ErrorCode.REQUEST_TIMED_OUT, "replication of offsets up to "
               + result.lastOffset() + " of " + partition + " did not complete in " + timeoutMs + " ms"));
         }
       }, timeoutMs, TimeUnit.MILLISECONDS);
-      partition.awaitHighWatermarkChange(check);
       check.run();
     }
 
@@ -238,9 +258,13 @@ public final class ProduceServiceImpl extends ProduceServiceGrpc.ProduceServiceI
       }
 
       void set(int t, int p, Error error) {
-        set(t, p, PartitionProduceResult.newBuilder()
+        set(t, p, error(t, p, error));
+      }
+
+      PartitionProduceResult error(int t, int p, Error error) {
+        return PartitionProduceResult.newBuilder()
             .setPartition(request.getTopics(t).getPartitions(p).getPartition())
-            .setError(error).setBaseOffset(-1).setLogStartOffset(-1).setLogAppendTimeMs(-1).build());
+            .setError(error).setBaseOffset(-1).setLogStartOffset(-1).setLogAppendTimeMs(-1).build();
       }
 
       void set(int t, int p, PartitionProduceResult result) {

@@ -84,7 +84,7 @@ class PartitionLogTest {
     log.append(List.of(batch("x", 2, 5)), 0);
     AppendResult r = log.append(List.of(batch("a", 3, 100), batch("b", 4, 300), batch("c", 1, 200)), 2);
 
-    assertThat(r).isEqualTo(new AppendResult(2, 9, clock.get(), 300));
+    assertThat(r).isEqualTo(new AppendResult(2, 9, clock.get(), 300, 2));
     List<RecordBatch> read = parse(log.read(2, 1 << 20, Long.MAX_VALUE));
     assertThat(read).extracting(RecordBatch::getBaseOffset).containsExactly(2L, 5L, 9L);
   }

@@ -45,6 +45,20 @@ class RetentionTest {
   }
 
   @Test
+  void neverDeletesWhatIsNotBelowTheHighWatermark() throws Exception {
+    log = PartitionLog.open(dir, config("segment.bytes", "1024", "retention.ms", "10000"), clock::get);
+    append(40, 1000);
+    clock.addAndGet(1_000_000); // everything is past retention
+    assertThat(log.enforceRetention(0)).isZero();
+    assertThat(log.logStartOffset()).isZero();
+    int deleted = log.enforceRetention(40);
+    assertThat(deleted).isPositive();
+    // Only segments wholly below offset 40 went; the one holding offset 40 is still there.
+    assertThat(log.logStartOffset()).isPositive().isLessThanOrEqualTo(40);
+    assertThat(readAll(log, log.logStartOffset())).isNotEmpty();
+  }
+
+  @Test
   void deletesSegmentsWhoseNewestRecordIsOlderThanRetentionMs() throws Exception {
     log = PartitionLog.open(dir, config("segment.bytes", "1024", "retention.ms", "10000"), clock::get);
     append(40, 1000); // timestamps 1_000_000 .. 1_039_000, several segments

@@ -1,0 +1,143 @@
+package dev.brook.broker.replica;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.protobuf.ByteString;
+import dev.brook.proto.v1.Record;
+import dev.brook.proto.v1.RecordBatch;
+import dev.brook.proto.v1.RecordList;
+import dev.brook.protocol.StoredBatch;
+import dev.brook.quorum.BrokerImage;
+import dev.brook.quorum.MetadataImage;
+import dev.brook.quorum.PartitionImage;
+import dev.brook.quorum.TopicImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The replica manager against hand-built images: the cases where following metadata naively
+ * would delete data (a not-yet-real image, a topic deleted and re-created in one step, logs left
+ * behind while the broker was down).
+ */
+@Timeout(30)
+class ReplicaManagerImageTest {
+  private static final String CLUSTER = "c0ffee";
+  private static final BrokerImage ME = new BrokerImage(1, "127.0.0.1:1", "", false, 1, false);
+
+  @TempDir
+  Path dataDir;
+
+  private final AtomicLong clock = new AtomicLong(1_000_000);
+  private ReplicaManager replicas;
+
+  @AfterEach
+  void close() {
+    if (replicas != null) replicas.close();
+  }
+
+  private ReplicaManager open() throws Exception {
+    replicas = new ReplicaManager(1, dataDir, Map.of(), clock::get);
+    return replicas;
+  }
+
+  private static TopicImage topic(String name, String id, int partitions) {
+    PartitionImage[] ps = new PartitionImage[partitions];
+    for (int p = 0; p < partitions; p++) ps[p] = new PartitionImage(p, 1, 0, List.of(1), List.of(1), 0);
+    return new TopicImage(name, id, Map.of(), List.of(ps));
+  }
+
+  private static MetadataImage image(long version, TopicImage... topics) {
+    return MetadataImage.of(version, CLUSTER, List.of(topics), List.of(ME));
+  }
+
+  private static RecordBatch batch(String value) {
+    ByteString records = RecordList.newBuilder().addRecords(Record.newBuilder().setOffsetDelta(0)
+        .setValue(ByteString.copyFromUtf8(value))).build().toByteString();
+    RecordBatch b = RecordBatch.newBuilder().setRecordCount(1).setBaseTimestamp(1).setMaxTimestamp(1)
+        .setProducerId(-1).setProducerEpoch(-1).setBaseSequence(-1).setRecords(records).build();
+    return b.toBuilder().setCrc(StoredBatch.computeCrc(b)).build();
+  }
+
+  private void produce(String topic, int n) throws Exception {
+    Partition p = replicas.partition(topic, 0);
+    for (int i = 0; i < n; i++) p.appendAsLeader(List.of(batch("v" + i)), false);
+  }
+
+  @Test
+  void anImageThatIsNotAClusterStateYetDeletesNothing() throws Exception {
+    open().onImage(image(5, topic("t", "id-1", 1)));
+    produce("t", 3);
+    replicas.close();
+
+    // Restart: the first image seen is the empty one of a quorum that has not answered yet.
+    open().onImage(MetadataImage.of(0, null, List.of(), List.of()));
+    assertThat(Files.exists(dataDir.resolve("logs/t-0/partition.metadata"))).isTrue();
+    replicas.onImage(image(5, topic("t", "id-1", 1)));
+    assertThat(replicas.partition("t", 0).log().logEndOffset()).isEqualTo(3);
+  }
+
+  @Test
+  void aTopicDeletedAndRecreatedInOneImageStartsEmptyAndKeepsItsNewData() throws Exception {
+    open().onImage(image(5, topic("t", "id-1", 1)));
+    produce("t", 3);
+    replicas.onImage(image(9, topic("t", "id-2", 1)));
+    Partition recreated = replicas.partition("t", 0);
+    assertThat(recreated.topicId()).isEqualTo("id-2");
+    assertThat(recreated.log().logEndOffset()).isZero();
+    produce("t", 2);
+    replicas.close();
+
+    open().onImage(image(9, topic("t", "id-2", 1)));
+    assertThat(replicas.partition("t", 0).log().logEndOffset()).isEqualTo(2);
+  }
+
+  @Test
+  void logsOfTopicsDeletedWhileTheBrokerWasDownAreRemovedOthersKept() throws Exception {
+    open().onImage(image(5, topic("gone", "id-g", 1), topic("kept", "id-k", 1)));
+    produce("gone", 1);
+    produce("kept", 1);
+    replicas.close();
+    Files.createDirectories(dataDir.resolve("logs/unknown-0"));
+
+    open().onImage(image(8, topic("kept", "id-k", 1)));
+    assertThat(Files.exists(dataDir.resolve("logs/gone-0"))).isFalse();
+    assertThat(Files.exists(dataDir.resolve("logs/kept-0"))).isTrue();
+    assertThat(Files.exists(dataDir.resolve("logs/unknown-0"))).as("unidentified: left alone").isTrue();
+    assertThat(replicas.partition("kept", 0).log().logEndOffset()).isEqualTo(1);
+  }
+
+  @Test
+  void imagesAfterCloseAreIgnored() throws Exception {
+    open().onImage(image(5, topic("t", "id-1", 1)));
+    replicas.close();
+    replicas.onImage(image(6, topic("t", "id-1", 1), topic("u", "id-u", 1)));
+    assertThat(replicas.partition("u", 0)).isNull();
+    assertThat(Files.exists(dataDir.resolve("logs/u-0"))).isFalse();
+  }
+
+  @Test
+  void aCallbackThatRegistersItselfAgainWaitsForTheNextFire() {
+    Waiters waiters = new Waiters();
+    int[] runs = new int[1];
+    Runnable again = new Runnable() {
+      @Override
+      public void run() {
+        runs[0]++;
+        waiters.add(this);
+      }
+    };
+    waiters.add(again);
+    waiters.fire();
+    assertThat(runs[0]).isEqualTo(1);
+    waiters.fire();
+    assertThat(runs[0]).isEqualTo(2);
+    assertThat(waiters.size()).isEqualTo(1);
+  }
+}
