@@ -501,6 +501,11 @@ public final class PartitionLog implements Closeable {
   // Offsets, size, maintenance
 
   /** The first offset still in the log. */
+  /** The partition's directory. */
+  public Path dir() {
+    return dir;
+  }
+
   public long logStartOffset() {
     return logStartOffset;
   }

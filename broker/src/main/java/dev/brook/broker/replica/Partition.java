@@ -59,6 +59,8 @@ public final class Partition {
   private volatile TopicSettings settings;
   /** Written under this object's monitor (never lowered while leading); read without locks. */
   private volatile long highWatermark;
+  /** The high watermark last written to disk (checkpointing thread only). */
+  private volatile long checkpointed;
   /** The leader epoch this replica leads in, -1 when it does not lead. Written under appendLock. */
   private volatile int ledEpoch = -1;
 
@@ -92,7 +94,9 @@ public final class Partition {
     this.context = context;
     this.leaderState = new LeaderReplicaState(localNodeId, replicaLagTimeMaxMs);
     this.settings = settings;
-    this.highWatermark = state.replicas().size() <= 1 ? log.logEndOffset() : log.logStartOffset();
+    this.highWatermark = state.replicas().size() <= 1 ? log.logEndOffset()
+        : Math.max(log.logStartOffset(), Math.min(HighWatermarkCheckpoint.read(log.dir()), log.logEndOffset()));
+    this.checkpointed = highWatermark;
     this.state = state;
     synchronized (appendLock) {
       applyRole(state, brokers);
@@ -184,12 +188,16 @@ public final class Partition {
    *     {@code replicaId} is not a replica of the partition in this broker's image
    * @throws LogException OFFSET_OUT_OF_RANGE when the fetch offset is outside the log
    */
-  public FollowerRead readForFollower(int replicaId, long replicaBrokerEpoch, long fetchOffset, int lastFetchedEpoch,
-      int maxBytes) throws PartitionException, LogException {
+  public FollowerRead readForFollower(int replicaId, long replicaBrokerEpoch, int followerLeaderEpoch, long fetchOffset,
+      int lastFetchedEpoch, int maxBytes) throws PartitionException, LogException {
     PartitionImage s = state;
     int epoch = ledEpoch;
     if (s.leaderId() != localNodeId || epoch != s.leaderEpoch()) {
       throw new PartitionException(ErrorCode.NOT_LEADER, "broker " + localNodeId + " is not the leader of " + this);
+    }
+    if (followerLeaderEpoch >= 0 && followerLeaderEpoch != epoch) {
+      throw new PartitionException(followerLeaderEpoch < epoch ? ErrorCode.FENCED_LEADER_EPOCH : ErrorCode.UNKNOWN_LEADER_EPOCH,
+          "follower " + replicaId + " fetches " + this + " in leader epoch " + followerLeaderEpoch + ", the current is " + epoch);
     }
     if (replicaId == localNodeId || !s.replicas().contains(replicaId)) {
       throw new PartitionException(ErrorCode.INELIGIBLE_REPLICA, "broker " + replicaId + " is not a follower of "
@@ -198,8 +206,16 @@ public final class Partition {
     EpochEndOffset diverging = divergence(log, fetchOffset, lastFetchedEpoch);
     if (diverging != null) return new FollowerRead(null, diverging, highWatermark, epoch);
     ReadResult read = log.read(fetchOffset, maxBytes, Long.MAX_VALUE);
-    LeaderReplicaState.FetchOutcome outcome = leaderState.onFollowerFetch(replicaId, replicaBrokerEpoch, fetchOffset,
-        read.logEndOffset(), context.nowMs());
+    LeaderReplicaState.FetchOutcome outcome;
+    synchronized (appendLock) {
+      // The position counts only for the leadership it was fetched under: a role change in
+      // between reset the follower states, and a stale position must not enter the new ones.
+      if (ledEpoch != epoch) {
+        throw new PartitionException(ErrorCode.NOT_LEADER, "leadership of " + this + " changed during the fetch");
+      }
+      outcome = leaderState.onFollowerFetch(replicaId, replicaBrokerEpoch, fetchOffset, read.logEndOffset(),
+          context.nowMs());
+    }
     publishHighWatermark(outcome.newHighWatermark());
     if (outcome.isrChange() != null) sendIsrChange(outcome.isrChange());
     return new FollowerRead(read, null, highWatermark, epoch);
@@ -409,8 +425,22 @@ public final class Partition {
     highWatermarkWaiters.fire();
     appendWaiters.fire();
     synchronized (appendLock) {
+      checkpointHighWatermark();
       log.close();
     }
+  }
+
+  /**
+   * Records the high watermark on disk when it moved since the last time (a periodic task and
+   * close call this), so a restarted replica of a replicated partition serves what was committed
+   * right away instead of waiting for every ISR member to report. Any value written was a true
+   * high watermark when written, so starting from it (capped at the recovered log end) is safe.
+   */
+  void checkpointHighWatermark() throws IOException {
+    long hw = highWatermark;
+    if (hw == checkpointed || state.replicas().size() <= 1) return;
+    HighWatermarkCheckpoint.write(log.dir(), hw);
+    checkpointed = hw;
   }
 
   void delete() throws IOException {

@@ -414,6 +414,22 @@ public final class ReplicaManager implements AutoCloseable {
         retentionCheckIntervalMs, TimeUnit.MILLISECONDS);
     long isrCheckMs = Math.max(1, replication.replicaLagTimeMaxMs() / 2);
     scheduler.scheduleWithFixedDelay(this::maybeShrinkIsr, isrCheckMs, isrCheckMs, TimeUnit.MILLISECONDS);
+    scheduler.scheduleWithFixedDelay(this::checkpointHighWatermarks, HW_CHECKPOINT_INTERVAL_MS,
+        HW_CHECKPOINT_INTERVAL_MS, TimeUnit.MILLISECONDS);
+  }
+
+  /** How often high watermarks are written to disk (Kafka: replica.high.watermark.checkpoint.interval.ms). */
+  static final long HW_CHECKPOINT_INTERVAL_MS = 5_000;
+
+  /** Writes every hosted partition's high watermark that moved since the last checkpoint. */
+  public void checkpointHighWatermarks() {
+    for (Partition p : partitions()) {
+      try {
+        p.checkpointHighWatermark();
+      } catch (IOException | RuntimeException e) {
+        LOG.warn("cannot checkpoint the high watermark of {}: {}", p, e.toString());
+      }
+    }
   }
 
   /** Leaders propose removing lagging or unavailable followers from their ISRs. */

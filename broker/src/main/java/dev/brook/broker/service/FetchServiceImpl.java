@@ -357,7 +357,7 @@ public final class FetchServiceImpl extends FetchServiceGrpc.FetchServiceImplBas
         FetchPartitionResult.Builder r, Evaluation e) {
       try {
         Partition.FollowerRead read = partition.readForFollower(request.getReplicaId(), request.getReplicaBrokerEpoch(),
-            fp.getFetchOffset(), fp.getLastFetchedEpoch(), limit);
+            fp.getCurrentLeaderEpoch(), fp.getFetchOffset(), fp.getLastFetchedEpoch(), limit);
         r.setError(Errors.NONE).setLeaderEpoch(read.leaderEpoch())
             .setHighWatermark(read.highWatermark()).setLastStableOffset(read.highWatermark());
         if (read.divergingEpoch() != null) {

@@ -114,6 +114,21 @@ class ReplicaManagerImageTest {
   }
 
   @Test
+  void aReplicatedPartitionRestartsWithItsCheckpointedHighWatermark() throws Exception {
+    // Replicas 1 and 2, only 1 in sync: the leader's high watermark follows its log end.
+    TopicImage t = new TopicImage("r", "id-r", Map.of(),
+        List.of(new PartitionImage(0, 1, 0, List.of(1, 2), List.of(1), 0)));
+    BrokerImage other = new BrokerImage(2, "127.0.0.1:2", "", false, 1, false);
+    open().onImage(MetadataImage.of(5, CLUSTER, List.of(t), List.of(ME, other)));
+    produce("r", 4);
+    assertThat(replicas.partition("r", 0).highWatermark()).isEqualTo(4);
+    replicas.close();
+
+    open().onImage(MetadataImage.of(5, CLUSTER, List.of(t), List.of(ME, other)));
+    assertThat(replicas.partition("r", 0).highWatermark()).isEqualTo(4);
+  }
+
+  @Test
   void imagesAfterCloseAreIgnored() throws Exception {
     open().onImage(image(5, topic("t", "id-1", 1)));
     replicas.close();
