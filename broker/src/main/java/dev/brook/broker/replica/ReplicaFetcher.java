@@ -111,6 +111,10 @@ final class ReplicaFetcher implements AutoCloseable {
     thread.start();
   }
 
+  int leaderId() {
+    return leaderId;
+  }
+
   String leaderAddress() {
     return leaderAddress;
   }

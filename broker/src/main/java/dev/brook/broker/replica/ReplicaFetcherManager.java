@@ -54,8 +54,15 @@ final class ReplicaFetcherManager implements AutoCloseable {
     }
     for (ReplicaFetcher f : stopping) {
       f.setPartitions(Map.of());
-      f.close();
-      LOG.info("stopped {}", f);
+      // Stopped off the metadata thread: waiting for a fetcher in the middle of a write must not
+      // hold back the next image. Safe to overlap with its successor: follower appends name the
+      // leader epoch they fetched under and are refused once the partition has moved on.
+      Thread stopper = new Thread(() -> {
+        f.close();
+        LOG.info("stopped {}", f);
+      }, "brook-fetcher-stop-" + f.leaderId());
+      stopper.setDaemon(true);
+      stopper.start();
     }
     for (Map.Entry<Integer, Map<Partition, Integer>> e : byLeader.entrySet()) {
       if (e.getValue().isEmpty()) continue;
