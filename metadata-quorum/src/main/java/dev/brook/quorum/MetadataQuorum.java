@@ -13,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.RaftConfigKeys;
 import org.apache.ratis.client.RaftClientConfigKeys;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
@@ -36,6 +37,12 @@ import org.slf4j.LoggerFactory;
  * segments, term/vote metadata) with the snapshots (RocksDB checkpoints) in its {@code sm/}
  * subdirectory; {@code db/} is the live RocksDB. The first start formats the Ratis storage; the
  * first leader then commits a generated cluster id. Later starts recover from the same files.
+ *
+ * <p>A voter whose data directory was lost starts like a new one (FORMAT, the configured voters,
+ * an empty log and database) and catches up from the leader: from the log if the leader still has
+ * it from index 0, otherwise from the leader's snapshot. Ratis' stock appender would keep sending
+ * from where the follower was before the wipe; {@link RejoinAwareLogAppender} makes the leader
+ * believe the follower's empty log instead (the reasoning is there).
  */
 public final class MetadataQuorum implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(MetadataQuorum.class);
@@ -143,6 +150,9 @@ public final class MetadataQuorum implements AutoCloseable {
   private static RaftProperties serverProperties(QuorumConfig config, Path raftDir, Consumer<RaftProperties> tuning) {
     RaftProperties p = new RaftProperties();
     RaftServerConfigKeys.setStorageDir(p, List.of(raftDir.toFile()));
+    // GRPC, with a leader-side log appender that lets a voter which lost its data directory
+    // rejoin under the same id while the leader stays (see RejoinAwareLogAppender).
+    RaftConfigKeys.Rpc.setType(p, new RejoinAwareLogAppender.Type());
     GrpcConfigKeys.Server.setHost(p, config.quorumHost());
     GrpcConfigKeys.Server.setPort(p, config.quorumPort());
     // A local-network cluster: elect within a second of losing the leader.
@@ -267,6 +277,11 @@ public final class MetadataQuorum implements AutoCloseable {
   /** For tests: this node's Ratis client (snapshot management and the like). */
   RaftClient raftClient() {
     return raftClient;
+  }
+
+  /** For tests: this node's Raft division (log start index, follower state and the like). */
+  RaftServer.Division division() throws IOException {
+    return server.getDivision(GROUP_ID);
   }
 
   /** The port the Ratis server listens on (the OS-chosen one when configured with port 0). */
