@@ -1,6 +1,7 @@
 package dev.brook.quorum;
 
 import java.util.List;
+import java.util.Map;
 
 /**
  * A partition leader's request to change the ISR of its partition (shrink when followers lag,
@@ -12,10 +13,21 @@ import java.util.List;
  * @param leaderEpoch the leader epoch the leader knows
  * @param partitionEpoch the partition epoch the leader knows
  * @param newIsr the whole new ISR; must contain the leader; added members must be active replicas
+ * @param addedBrokerEpochs for members being added: the broker epoch each had when the leader saw
+ *     it catch up. A member that restarted since (and may have lost records) has another epoch
+ *     now, and the change is refused with STALE_BROKER_EPOCH (KIP-903). Members not listed are
+ *     not checked.
  */
 public record AlterPartitionRequest(String topic, int partition, int leaderId, long leaderBrokerEpoch, int leaderEpoch,
-    int partitionEpoch, List<Integer> newIsr) {
+    int partitionEpoch, List<Integer> newIsr, Map<Integer, Long> addedBrokerEpochs) {
   public AlterPartitionRequest {
     newIsr = List.copyOf(newIsr);
+    addedBrokerEpochs = Map.copyOf(addedBrokerEpochs);
+  }
+
+  /** A change that checks no member broker epochs (shrinks, tests). */
+  public AlterPartitionRequest(String topic, int partition, int leaderId, long leaderBrokerEpoch, int leaderEpoch,
+      int partitionEpoch, List<Integer> newIsr) {
+    this(topic, partition, leaderId, leaderBrokerEpoch, leaderEpoch, partitionEpoch, newIsr, Map.of());
   }
 }

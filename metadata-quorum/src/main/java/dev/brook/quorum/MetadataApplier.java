@@ -151,7 +151,8 @@ final class MetadataApplier {
     StoreDelta delta = new StoreDelta();
     PartitionAlteration r = cmd.getRequest();
     AlterPartitionRequest req = new AlterPartitionRequest(r.getTopic(), r.getPartition(), r.getLeaderId(),
-        r.getLeaderBrokerEpoch(), r.getLeaderEpoch(), r.getPartitionEpoch(), r.getNewIsrList());
+        r.getLeaderBrokerEpoch(), r.getLeaderEpoch(), r.getPartitionEpoch(), r.getNewIsrList(),
+        r.getAddedBrokerEpochsMap());
     // Re-checked with the leader's rules: an entry in between may have moved an epoch on.
     PartitionChanges.AlterCheck check = PartitionChanges.checkAlter(image, req);
     ErrorCode error = cmd.getErrorCode() != 0 ? ErrorCode.forNumber(cmd.getErrorCode()) : check.error();

@@ -151,6 +151,11 @@ final class PartitionChanges {
         String state = b == null ? "not registered" : b.fenced() ? "fenced" : "shutting down";
         return reject(ErrorCode.INELIGIBLE_REPLICA, "broker " + r + " may not join the ISR: it is " + state, p);
       }
+      Long seenEpoch = req.addedBrokerEpochs().get(r);
+      if (!p.isr().contains(r) && seenEpoch != null && seenEpoch != image.brokers().get(r).brokerEpoch()) {
+        return reject(ErrorCode.STALE_BROKER_EPOCH, "broker " + r + " caught up under broker epoch " + seenEpoch
+            + " but has epoch " + image.brokers().get(r).brokerEpoch() + " now: it restarted since", p);
+      }
     }
     if (unique.equals(new HashSet<>(p.isr()))) return new AlterCheck(ErrorCode.NONE, "", p, null);
     return new AlterCheck(ErrorCode.NONE, "", p, change(t, p, p.leaderId(), isr));

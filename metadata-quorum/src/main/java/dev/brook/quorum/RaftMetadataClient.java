@@ -137,7 +137,8 @@ final class RaftMetadataClient implements MetadataClient {
         .setAlterPartition(PartitionAlteration.newBuilder()
             .setTopic(request.topic()).setPartition(request.partition()).setLeaderId(request.leaderId())
             .setLeaderBrokerEpoch(request.leaderBrokerEpoch()).setLeaderEpoch(request.leaderEpoch())
-            .setPartitionEpoch(request.partitionEpoch()).addAllNewIsr(request.newIsr()))
+            .setPartitionEpoch(request.partitionEpoch()).addAllNewIsr(request.newIsr())
+            .putAllAddedBrokerEpochs(request.addedBrokerEpochs()))
         .build();
     return write(req).thenApply(r -> {
       AlterPartitionReply a = parse(r, AlterPartitionReply::parseFrom);

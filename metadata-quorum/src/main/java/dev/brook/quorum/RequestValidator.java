@@ -72,10 +72,17 @@ final class RequestValidator {
   /** An ISR change: checked here against the latest image, re-checked in apply with the same rules. */
   MetadataCommand alterPartition(PartitionAlteration r, MetadataImage image) {
     AlterPartitionRequest req = new AlterPartitionRequest(r.getTopic(), r.getPartition(), r.getLeaderId(),
-        r.getLeaderBrokerEpoch(), r.getLeaderEpoch(), r.getPartitionEpoch(), r.getNewIsrList());
+        r.getLeaderBrokerEpoch(), r.getLeaderEpoch(), r.getPartitionEpoch(), r.getNewIsrList(),
+        r.getAddedBrokerEpochsMap());
+    // Validated here only to reject what no later state can make valid (a malformed ISR): the
+    // epochs are checked in apply, on the state the entry is ordered after. This node's applied
+    // image may lag behind entries already committed (even behind what the requesting broker
+    // saw), and a verdict on stale epochs would block the partition leader for good.
     PartitionChanges.AlterCheck check = PartitionChanges.checkAlter(image, req);
     AlterPartition.Builder cmd = AlterPartition.newBuilder().setRequest(r);
-    if (check.error() != ErrorCode.NONE) cmd.setErrorCode(check.error().getNumber()).setErrorMessage(check.message());
+    if (check.error() == ErrorCode.INVALID_REQUEST) {
+      cmd.setErrorCode(check.error().getNumber()).setErrorMessage(check.message());
+    }
     return MetadataCommand.newBuilder().setAlterPartition(cmd).build();
   }
 

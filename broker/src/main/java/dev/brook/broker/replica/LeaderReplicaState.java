@@ -46,8 +46,15 @@ final class LeaderReplicaState {
     }
   }
 
-  /** An ISR change to send to the quorum, based on {@code partitionEpoch} under {@code leaderEpoch}. */
-  record IsrChange(int leaderEpoch, int partitionEpoch, List<Integer> newIsr) {}
+  /**
+   * An ISR change to send to the quorum, based on {@code partitionEpoch} under {@code leaderEpoch};
+   * {@code addedBrokerEpochs}: for a member being added, the broker epoch it fetched under.
+   */
+  record IsrChange(int leaderEpoch, int partitionEpoch, List<Integer> newIsr, java.util.Map<Integer, Long> addedBrokerEpochs) {
+    IsrChange(int leaderEpoch, int partitionEpoch, List<Integer> newIsr) {
+      this(leaderEpoch, partitionEpoch, newIsr, java.util.Map.of());
+    }
+  }
 
   /** Outcome of a follower fetch: the high watermark if it moved (else -1), and an ISR change to send, or null. */
   record FetchOutcome(long newHighWatermark, IsrChange isrChange) {}
@@ -204,7 +211,7 @@ final class LeaderReplicaState {
     if (b == null || !b.eligible() || b.brokerEpoch() != f.brokerEpoch) return null;
     List<Integer> next = new ArrayList<>(isr);
     next.add(replicaId);
-    pending = new IsrChange(leaderEpoch, partitionEpoch, List.copyOf(next));
+    pending = new IsrChange(leaderEpoch, partitionEpoch, List.copyOf(next), java.util.Map.of(replicaId, f.brokerEpoch));
     return pending;
   }
 

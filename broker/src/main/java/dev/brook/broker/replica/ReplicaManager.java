@@ -275,7 +275,8 @@ public final class ReplicaManager implements AutoCloseable {
         return;
       }
       AlterPartitionRequest request = new AlterPartitionRequest(partition.topic(), partition.index(), nodeId,
-          brokerEpoch.getAsLong(), change.leaderEpoch(), change.partitionEpoch(), change.newIsr());
+          brokerEpoch.getAsLong(), change.leaderEpoch(), change.partitionEpoch(), change.newIsr(),
+          change.addedBrokerEpochs());
       java.util.concurrent.CompletableFuture<AlterPartitionResult> sent;
       try {
         sent = metadata.alterPartition(request);

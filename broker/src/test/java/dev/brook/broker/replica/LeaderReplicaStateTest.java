@@ -137,7 +137,7 @@ class LeaderReplicaStateTest {
     brokers.put(3, new BrokerStatus(13, false, false));
     state.onImage(10, List.of(1, 2, 3), List.of(1, 2), brokers, now);
     IsrChange change = fetch(3, 100, 100).isrChange();
-    assertThat(change).isEqualTo(new IsrChange(5, 10, List.of(1, 2, 3)));
+    assertThat(change).isEqualTo(new IsrChange(5, 10, List.of(1, 2, 3), java.util.Map.of(3, 13L)));
     // in flight: the joining member already counts for the high watermark (maximal ISR)
     fetch(2, 130, 130);
     assertThat(state.highWatermark()).isEqualTo(100);
