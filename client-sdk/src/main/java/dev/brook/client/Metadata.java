@@ -56,6 +56,7 @@ final class Metadata {
   private volatile long version = Long.MIN_VALUE;
   private volatile boolean closed;
   private boolean watching;
+  private io.grpc.Context.CancellableContext watchContext;
   /** Producers ask brokers to create missing topics (auto.create.topics.enable), as in Kafka. */
   private final boolean allowAutoTopicCreation;
 
@@ -250,6 +251,7 @@ final class Metadata {
 
       @Override
       public void onError(Throwable t) {
+        if (closed) return;
         io.grpc.Status status = io.grpc.Status.fromThrowable(t);
         if (status.getCode() == io.grpc.Status.Code.UNIMPLEMENTED) {
           log.debug("broker {} cannot watch metadata; relying on refreshes", address);
@@ -264,8 +266,15 @@ final class Metadata {
         reopenWatchLater();
       }
     };
+    // The call runs in its own cancellable context, so close() can end it at once: a channel with
+    // an open stream would otherwise hold the client's close for its whole shutdown grace.
+    io.grpc.Context.CancellableContext context = io.grpc.Context.ROOT.withCancellation();
+    synchronized (this) {
+      if (closed) return;
+      watchContext = context;
+    }
     try {
-      io.grpc.Context.ROOT.run(() -> MetadataServiceGrpc.newStub(channels.get(address)).watchMetadata(
+      context.run(() -> MetadataServiceGrpc.newStub(channels.get(address)).watchMetadata(
           dev.brook.proto.v1.WatchMetadataRequest.newBuilder().setAfterVersion(Math.max(0, version)).build(), observer));
     } catch (RuntimeException e) {
       reopenWatchLater();
@@ -277,9 +286,15 @@ final class Metadata {
     WATCH_TIMER.schedule(this::openWatch, Math.max(retryBackoffMs, 100), TimeUnit.MILLISECONDS);
   }
 
-  /** Stops the watch; the channels are closed by their owner. */
+  /** Stops the watch (cancelling its call); the channels are closed by their owner. */
   void close() {
-    closed = true;
+    io.grpc.Context.CancellableContext context;
+    synchronized (this) {
+      closed = true;
+      context = watchContext;
+      watchContext = null;
+    }
+    if (context != null) context.cancel(null);
   }
 
   private static final java.util.concurrent.ScheduledExecutorService WATCH_TIMER =
