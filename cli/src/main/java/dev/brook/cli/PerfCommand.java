@@ -78,6 +78,7 @@ final class PerfCommand implements Runnable {
       AtomicLong windowBytes = new AtomicLong();
       long start = System.nanoTime();
       long windowStart = start;
+      long end;
       Throttler throttler = new Throttler(throughput, start);
       try (Producer<byte[], byte[]> p = new Producer<>(producer.config(client.bootstrapServer, "1"),
           Serdes.bytesSerializer(), Serdes.bytesSerializer())) {
@@ -108,8 +109,11 @@ final class PerfCommand implements Runnable {
           }
         }
         p.flush();
+        // Measured when the last record was acknowledged, before the client shuts down, as
+        // Kafka's producer-perf-test does.
+        end = System.nanoTime();
       }
-      double secs = (System.nanoTime() - start) / 1e9;
+      double secs = (end - start) / 1e9;
       long ok = total.count();
       out.printf("%d records sent, %f records/sec (%.2f MB/sec), %s.%n", ok, ok / secs,
           ok * (double) recordSize / secs / (1024 * 1024), total.summary());
