@@ -211,22 +211,23 @@ public final class MetadataQuorum implements AutoCloseable {
     RaftProperties p = new RaftProperties();
     long rpcMs = Math.max(100, Math.min(3000, c.requestTimeoutMs()));
     RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(rpcMs, TimeUnit.MILLISECONDS));
+    // Two Ratis clients: a Ratis client sends its requests in one ordered sequence, and the
+    // watcher's long waits (watch for the next commit, image fetches) must never hold back a
+    // heartbeat behind them, or the broker's lease lapses while it is alive.
     RaftClient raft;
+    RaftClient watchRaft;
     try {
-      raft = RaftClient.newBuilder()
-          .setRaftGroup(RaftGroup.valueOf(GROUP_ID, peers))
-          .setProperties(p)
-          .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(
-              (int) Math.max(1, c.requestTimeoutMs() / 100), TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
-          .build();
+      raft = newRemoteClient(peers, p, c);
+      watchRaft = newRemoteClient(peers, p, c);
     } catch (RuntimeException e) {
       throw new IOException("cannot create a metadata quorum client for voters " + c.voters() + ": " + e.getMessage(), e);
     }
     String name = c.clientNodeId() >= 0 ? String.valueOf(c.clientNodeId()) : "client";
     ImagePublisher publisher = new ImagePublisher(c.clientNodeId());
-    ImageWatcher watcher = new ImageWatcher(raft, publisher, c.requestTimeoutMs(), "brook-quorum-watch-" + name);
+    ImageWatcher watcher = new ImageWatcher(watchRaft, publisher, c.requestTimeoutMs(), "brook-quorum-watch-" + name);
     AutoCloseable resources = () -> {
       watcher.close();
+      closeQuietly(watchRaft);
       closeQuietly(raft);
       publisher.close();
     };
@@ -247,13 +248,26 @@ public final class MetadataQuorum implements AutoCloseable {
     return client;
   }
 
-  /** A linearizable status query; leader -1 (and the configured voters) when no voter answers. */
+  private static RaftClient newRemoteClient(List<RaftPeer> peers, RaftProperties p, QuorumConfig.ClientConfig c) {
+    return RaftClient.newBuilder()
+        .setRaftGroup(RaftGroup.valueOf(GROUP_ID, peers))
+        .setProperties(p)
+        .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(
+            (int) Math.max(1, c.requestTimeoutMs() / 100), TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
+        .build();
+  }
+
+  /**
+   * The quorum's status as the Raft leader sees it (a leader read: Ratis serves it only on the
+   * ready leader, which knows the term and commit index best); leader -1 (and the configured
+   * voters) when no voter answers.
+   */
   private static dev.brook.proto.v1.QuorumStatus remoteStatus(RaftClient raft, QuorumConfig.ClientConfig c,
       ImagePublisher publisher) {
     dev.brook.quorum.proto.QuorumRequest req = dev.brook.quorum.proto.QuorumRequest.newBuilder()
         .setStatus(dev.brook.quorum.proto.StatusRequest.getDefaultInstance()).build();
     try {
-      org.apache.ratis.protocol.RaftClientReply r = raft.async().sendReadOnly(RaftMetadataClient.toMessage(req))
+      org.apache.ratis.protocol.RaftClientReply r = raft.async().sendReadOnlyNonLinearizable(RaftMetadataClient.toMessage(req))
           .get(c.requestTimeoutMs(), TimeUnit.MILLISECONDS);
       if (r.isSuccess()) return RaftMetadataClient.parse(r, dev.brook.proto.v1.QuorumStatus::parseFrom);
     } catch (InterruptedException e) {

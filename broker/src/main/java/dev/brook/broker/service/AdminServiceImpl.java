@@ -145,7 +145,9 @@ public final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBas
     quorum.heartbeatAgesMs()
         .completeOnTimeout(Map.of(), APPLY_WAIT_MS, TimeUnit.MILLISECONDS)
         .exceptionally(e -> Map.of())
-        .thenAccept(ages -> {
+        // Not on the quorum client's callback thread: status() may itself wait for the quorum,
+        // whose reply that very thread would have to deliver.
+        .thenAcceptAsync(ages -> {
           DescribeClusterResponse.Builder b = DescribeClusterResponse.newBuilder()
               .setClusterId(image.clusterId() == null ? "" : image.clusterId())
               .setQuorum(quorum.status());
