@@ -92,7 +92,13 @@ final class ImageWatcher implements AutoCloseable {
     wakeup = new CompletableFuture<>(); // a wake-up from now on needs another fetch
     QuorumRequest req = QuorumRequest.newBuilder()
         .setFetchImage(FetchImageRequest.newBuilder().setKnownVersion(knownVersion)).build();
-    RaftClientReply reply = raft.async().sendReadOnly(RaftMetadataClient.toMessage(req)).get(timeoutMs, TimeUnit.MILLISECONDS);
+    // A leader read (Ratis answers it only on the ready leader, from its applied state). A
+    // linearizable (ReadIndex) read was tried first, but on Ratis 3.3.0 those stalled on the
+    // leader until the client's request timeout (they completed at once on followers), delaying
+    // every image change for brokers by seconds. The image is a cache: every change a broker
+    // proposes is validated again by the leader when it is applied.
+    RaftClientReply reply = raft.async().sendReadOnlyNonLinearizable(RaftMetadataClient.toMessage(req))
+        .get(timeoutMs, TimeUnit.MILLISECONDS);
     if (!reply.isSuccess()) throw new ExecutionException(reply.getException());
     FetchImageReply f = RaftMetadataClient.parse(reply, FetchImageReply::parseFrom);
     if (f.getAppliedIndex() < appliedIndex) return; // an older answer (a lagging node): keep ours
