@@ -47,12 +47,16 @@ class ThreeNodeProcessClusterTest {
 
   private final BrookProcess[] nodes = new BrookProcess[3];
   private final Path[] configs = new Path[3];
+  /** A fourth node with the broker role only: it follows the quorum remotely. */
+  private BrookProcess brokerOnly;
+  private Path brokerOnlyConfig;
 
   @AfterEach
   void stopAll() {
     for (BrookProcess n : nodes) {
       if (n != null) n.kill9();
     }
+    if (brokerOnly != null) brokerOnly.kill9();
   }
 
   private static int freePort() throws IOException {
@@ -82,6 +86,14 @@ class ThreeNodeProcessClusterTest {
           "leader.imbalance.check.interval.ms=1000",
           ""));
     }
+    brokerOnlyConfig = dir.resolve("node4.properties");
+    Files.writeString(brokerOnlyConfig, String.join("\n",
+        "node.id=4",
+        "roles=broker",
+        "broker.address=127.0.0.1:" + freePort(),
+        "quorum.voters=" + voters,
+        "data.dir=" + dir.resolve("data4"),
+        ""));
   }
 
   @Test
@@ -90,6 +102,22 @@ class ThreeNodeProcessClusterTest {
     for (int i = 0; i < 3; i++) nodes[i] = BrookProcess.startServer(configs[i]);
     for (BrookProcess n : nodes) n.awaitReady();
     String all = nodes[0].brokerAddress() + "," + nodes[1].brokerAddress() + "," + nodes[2].brokerAddress();
+
+    // A broker-only node joins through the voters and serves the whole cluster's metadata.
+    brokerOnly = BrookProcess.startServer(brokerOnlyConfig).awaitReady();
+    try (Admin viaBrokerOnly = Admin.create(brokerOnly.brokerAddress())) {
+      dev.brook.client.ClusterDescription c = viaBrokerOnly.describeCluster().get(30, TimeUnit.SECONDS);
+      assertThat(c.quorumLeaderId()).isIn(1, 2, 3);
+      assertThat(c.brokers()).extracting(dev.brook.client.BrokerNode::id).containsExactly(1, 2, 3, 4);
+    }
+    brokerOnly.close();
+    brokerOnly = null;
+    await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+      try (Admin a = Admin.create(all)) {
+        assertThat(a.describeCluster().get(10, TimeUnit.SECONDS).brokers())
+            .filteredOn(b -> b.id() == 4).allSatisfy(b -> assertThat(b.state()).isNotEqualTo("active"));
+      }
+    });
 
     try (Admin admin = Admin.create(all)) {
       admin.createTopics(List.of(new NewTopic("r", 6, 3, Map.of()))).all().get(60, TimeUnit.SECONDS);
