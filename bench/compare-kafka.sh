@@ -13,6 +13,7 @@
 #
 # Usage: bench/compare-kafka.sh [--runs N] [--max-load L] [--quiet-timeout SECONDS]
 #                               [--quiet-budget SECONDS] [--kafka-port PORT] [--log-dir DIR]
+#                               [--throughput T] [--workloads "SIZE:COUNT ..."]
 #   --runs N              runs per system and record size (default 3)
 #   --max-load L          wait before each measurement until the 1-minute load average < L (0.7)
 #   --quiet-timeout S     wait at most S seconds per measurement (1200), then measure anyway
@@ -20,6 +21,9 @@
 #                         spent, measure without waiting. Lines measured on a busy machine say so.
 #   --kafka-port PORT     Kafka's broker port on 127.0.0.1; the controller uses PORT+1 (39092)
 #   --log-dir DIR         keep every tool's full output (and Brook's server logs) in DIR
+#   --throughput T        producer target in records/s for both systems (-1 = unthrottled, the
+#                         default); a fixed rate below both systems' maximum compares latency
+#   --workloads "S:N ..." record size and count pairs (default "100:1000000 1024:300000")
 # Kafka's jars come from bench/kafka/pom.xml (copied to bench/kafka/target/lib); Brook is built by
 # bin/brook when needed. Everything listens on 127.0.0.1 only; the script stops only the
 # processes it started (by PID) and removes its temp dirs on exit.
@@ -34,6 +38,8 @@ QUIET_TIMEOUT=1200   # seconds to wait for a quiet machine before measuring anyw
 QUIET_BUDGET=1200    # seconds of waiting in total, over all measurements
 KAFKA_PORT=39092     # the controller listener uses KAFKA_PORT+1; Brook's defaults are 9092/9093
 LOG_DIR=""
+THROUGHPUT=-1
+WORKLOAD_SPEC="100:1000000 1024:300000"
 
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
@@ -45,6 +51,8 @@ while [ $# -gt 0 ]; do
     --quiet-budget) QUIET_BUDGET="$2"; shift 2 ;;
     --kafka-port) KAFKA_PORT="$2"; shift 2 ;;
     --log-dir) LOG_DIR="$2"; shift 2 ;;
+    --throughput) THROUGHPUT="$2"; shift 2 ;;
+    --workloads) WORKLOAD_SPEC="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "error: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -65,8 +73,13 @@ KAFKA_SERVER_HEAP_OPTS="${KAFKA_SERVER_HEAP_OPTS:--Xmx1G -Xms1G}"
 KAFKA_TOOL_HEAP_OPTS="${KAFKA_TOOL_HEAP_OPTS:--Xmx512M}"
 QUIET_LOGGING="-Dorg.slf4j.simpleLogger.defaultLogLevel=warn -Dorg.slf4j.simpleLogger.logFile=System.err"
 
-# name records size: the two workloads
-WORKLOADS=("100 1000000" "1024 300000")
+[[ "$THROUGHPUT" =~ ^(-1|[1-9][0-9]*)$ ]] || { echo "error: --throughput must be -1 or a positive rate, got '$THROUGHPUT'" >&2; exit 2; }
+# "size count" pairs, from --workloads
+WORKLOADS=()
+for w in $WORKLOAD_SPEC; do
+  [[ "$w" =~ ^[0-9]+:[1-9][0-9]*$ ]] || { echo "error: --workloads takes SIZE:COUNT pairs, got '$w'" >&2; exit 2; }
+  WORKLOADS+=("${w%%:*} ${w##*:}")
+done
 
 WORK=""
 PIDS=()
@@ -261,7 +274,7 @@ run_kafka() { # run_kafka RUN SIZE RECORDS
   kafka_create_topic "$dir" "$topic"
   local label="[run $run/$RUNS] [$size B] kafka"
   kafka_java "$KAFKA_TOOL_HEAP_OPTS" org.apache.kafka.tools.ProducerPerformance --topic "$topic" \
-    --num-records "$n" --record-size "$size" --throughput -1 \
+    --num-records "$n" --record-size "$size" --throughput "$THROUGHPUT" \
     --command-property "bootstrap.servers=$KAFKA_BOOTSTRAP" acks=1 batch.size=65536 linger.ms=5
   run_tool "$label produce:" "$WORK/logs/kafka-produce-$run-$size.log" 'records sent,.*99\.9th'
   if [ -n "$SUMMARY" ]; then
@@ -304,7 +317,7 @@ run_brook() { # run_brook RUN SIZE RECORDS
     || { log "error: could not create Brook topic:" >&2; cat "$dir/topic.log" >&2; exit 1; }
   local label="[run $run/$RUNS] [$size B] brook"
   brook perf produce --bootstrap-server "$addr" --topic "$topic" --num-records "$n" --record-size "$size" \
-    --throughput -1 --acks 1 --batch-size 65536 --linger-ms 5
+    --throughput "$THROUGHPUT" --acks 1 --batch-size 65536 --linger-ms 5
   run_tool "$label produce:" "$WORK/logs/brook-produce-$run-$size.log" 'records sent,.*99\.9th'
   if [ -n "$SUMMARY" ]; then
     record "$size" brook produce "$(awk -F', ' '{ split($2, a, " "); print a[1] }' <<<"$SUMMARY")" \
@@ -328,8 +341,9 @@ print_medians() {
   log ""
   log "Medians over $RUNS run(s) (records/sec, MB/sec; Kafka consumer = fetch.nMsg.sec, fetch.MB.sec):"
   printf '%-8s %-8s %-6s %16s %10s %5s\n' size tool system records/sec MB/sec runs
-  local size tool system
-  for size in 100 1024; do
+  local size tool system w n
+  for w in "${WORKLOADS[@]}"; do
+    read -r size n <<<"$w"
     for tool in produce consume; do
       for system in kafka brook; do
         awk -F'\t' -v s="$size" -v t="$tool" -v y="$system" '$1 == s && $2 == y && $3 == t { print $4 "\t" $5 }' \
@@ -371,6 +385,7 @@ main() {
   log "Brook: $("${CMD[@]}" 2>/dev/null | head -n 1) at $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
   log "Kafka: $(basename "$(ls "$KAFKA_LIB"/kafka_2.13-*.jar)" .jar), JVM: $KAFKA_SERVER_HEAP_OPTS (broker), $KAFKA_TOOL_HEAP_OPTS (tools)"
   log "Runs: $RUNS; before each measurement: wait until 1-min load < $MAX_LOAD (at most ${QUIET_TIMEOUT}s each, ${QUIET_BUDGET}s in total)"
+  log "Producer throughput target: $THROUGHPUT records/s (-1 = unthrottled); workloads (size:count): $WORKLOAD_SPEC"
   log "Kafka consumer columns: start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec"
   log ""
 
