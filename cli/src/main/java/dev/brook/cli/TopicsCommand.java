@@ -6,6 +6,7 @@ import dev.brook.client.NewTopic;
 import dev.brook.client.PartitionInfo;
 import dev.brook.client.TopicDescription;
 import dev.brook.proto.v1.ErrorCode;
+import dev.brook.protocol.TopicConfig;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -81,6 +82,13 @@ final class TopicsCommand implements Runnable {
       if (replicationFactor < 0) {
         throw new Failures.CliException("--replication-factor must be >= 1, got " + replicationFactor);
       }
+      String unclean = configs.get(TopicConfig.UNCLEAN_LEADER_ELECTION_ENABLE);
+      if (unclean != null && unclean.trim().equals("true")) {
+        PrintWriter err = spec.commandLine().getErr();
+        err.println("warning: " + TopicConfig.UNCLEAN_LEADER_ELECTION_ENABLE + "=true: when no in-sync replica of a"
+            + " partition is alive, an out-of-sync replica may lead it, and records already acknowledged can be lost.");
+        err.flush();
+      }
       try {
         admin.createTopics(List.of(new NewTopic(topic, partitions, replicationFactor, configs))).values().get(topic).join();
       } catch (CompletionException e) {
@@ -112,10 +120,25 @@ final class TopicsCommand implements Runnable {
     }
   }
 
-  @Command(name = "describe", description = "Describe topics: partitions, leaders, replicas, ISR and configs.")
+  @Command(name = "describe", description = {
+      "Describe topics: partitions, leaders, replicas, ISR and configs.",
+      "A partition is marked under-replicated when its ISR is smaller than its replica set, under-min-isr",
+      "when the ISR is smaller than min.insync.replicas (acks=all fails), offline when it has no leader.",
+      "With a filter option only the partitions it selects are printed (nothing when all are healthy)."})
   static final class Describe extends AdminCommand {
     @Option(names = "--topic", description = "The topic to describe; repeatable (default: all topics).")
     List<String> topics = new ArrayList<>();
+
+    @Option(names = {"--under-replicated", "--under-replicated-partitions"},
+        description = "Only partitions whose ISR is smaller than their replica set.")
+    boolean underReplicated;
+
+    @Option(names = {"--under-min-isr", "--under-min-isr-partitions"},
+        description = "Only partitions whose ISR is smaller than the topic's min.insync.replicas.")
+    boolean underMinIsr;
+
+    @Option(names = {"--unavailable", "--unavailable-partitions"}, description = "Only partitions without a leader.")
+    boolean unavailable;
 
     @Mixin
     OutputFormat output;
@@ -123,26 +146,35 @@ final class TopicsCommand implements Runnable {
     @Override
     int run(Admin admin, PrintWriter out) {
       Map<String, TopicDescription> descriptions = admin.describeTopics(topics).join();
-      if (output.json()) {
-        List<Object> json = new ArrayList<>();
-        for (TopicDescription d : descriptions.values()) {
-          json.add(toJson(d));
-        }
-        out.println(OutputFormat.toJson(json));
-        return 0;
-      }
+      boolean filtered = underReplicated || underMinIsr || unavailable;
+      List<Object> json = new ArrayList<>();
       for (TopicDescription d : descriptions.values()) {
-        int rf = d.partitions().isEmpty() ? 0 : d.partitions().get(0).replicas().size();
-        String overrides = d.overrides().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
-            .collect(Collectors.joining(","));
-        out.println("Topic: " + d.name() + "\tTopicId: " + d.topicId() + "\tPartitionCount: " + d.partitions().size()
-            + "\tReplicationFactor: " + rf + "\tConfigs: " + overrides);
-        for (PartitionInfo p : d.partitions()) {
+        PartitionHealth health = new PartitionHealth(d);
+        List<PartitionInfo> selected = d.partitions().stream()
+            .filter(p -> !filtered || underReplicated && health.underReplicated(p) || underMinIsr && health.underMinIsr(p)
+                || unavailable && health.offline(p))
+            .toList();
+        if (filtered && selected.isEmpty()) continue;
+        if (output.json()) {
+          json.add(toJson(d, selected, health));
+          continue;
+        }
+        if (!filtered) {
+          int rf = d.partitions().isEmpty() ? 0 : d.partitions().get(0).replicas().size();
+          String overrides = d.overrides().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
+              .collect(Collectors.joining(","));
+          out.println("Topic: " + d.name() + "\tTopicId: " + d.topicId() + "\tPartitionCount: " + d.partitions().size()
+              + "\tReplicationFactor: " + rf + "\tConfigs: " + overrides);
+        }
+        for (PartitionInfo p : selected) {
+          List<String> marks = health.marks(p);
           out.println("\tTopic: " + d.name() + "\tPartition: " + p.partition() + "\tLeader: "
               + (p.leaderId() < 0 ? "none" : p.leaderId()) + "\tLeaderEpoch: " + p.leaderEpoch()
-              + "\tReplicas: " + join(p.replicas()) + "\tIsr: " + join(p.isr()));
+              + "\tReplicas: " + join(p.replicas()) + "\tIsr: " + join(p.isr())
+              + (marks.isEmpty() ? "" : "\t(" + String.join(", ", marks) + ")"));
         }
       }
+      if (output.json()) out.println(OutputFormat.toJson(json));
       return 0;
     }
 
@@ -150,7 +182,7 @@ final class TopicsCommand implements Runnable {
       return ids.stream().map(String::valueOf).collect(Collectors.joining(","));
     }
 
-    private static Map<String, Object> toJson(TopicDescription d) {
+    private static Map<String, Object> toJson(TopicDescription d, List<PartitionInfo> partitions, PartitionHealth health) {
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("name", d.name());
       m.put("topicId", d.topicId());
@@ -159,17 +191,53 @@ final class TopicsCommand implements Runnable {
       m.put("configs", d.configs());
       m.put("overrides", d.overrides());
       List<Map<String, Object>> parts = new ArrayList<>();
-      for (PartitionInfo p : d.partitions()) {
+      for (PartitionInfo p : partitions) {
         Map<String, Object> pm = new LinkedHashMap<>();
         pm.put("partition", p.partition());
         pm.put("leader", p.leaderId());
         pm.put("leaderEpoch", p.leaderEpoch());
         pm.put("replicas", p.replicas());
         pm.put("isr", p.isr());
+        pm.put("underReplicated", health.underReplicated(p));
+        pm.put("underMinIsr", health.underMinIsr(p));
+        pm.put("offline", health.offline(p));
         parts.add(pm);
       }
       m.put("partitions", parts);
       return m;
+    }
+  }
+
+  /** The replication health of a topic's partitions, from its description alone. */
+  record PartitionHealth(int minInsyncReplicas) {
+    PartitionHealth(TopicDescription d) {
+      this(parseMinIsr(d.configs().get(TopicConfig.MIN_INSYNC_REPLICAS)));
+    }
+
+    private static int parseMinIsr(String value) {
+      if (value == null) return Integer.parseInt(TopicConfig.keys().get(TopicConfig.MIN_INSYNC_REPLICAS).defaultValue());
+      return Integer.parseInt(value.trim());
+    }
+
+    boolean underReplicated(PartitionInfo p) {
+      return p.isr().size() < p.replicas().size();
+    }
+
+    /** Fewer in-sync replicas than acks=all needs: such produce requests fail with NOT_ENOUGH_REPLICAS. */
+    boolean underMinIsr(PartitionInfo p) {
+      return p.isr().size() < minInsyncReplicas;
+    }
+
+    boolean offline(PartitionInfo p) {
+      return p.leaderId() < 0;
+    }
+
+    List<String> marks(PartitionInfo p) {
+      List<String> marks = new ArrayList<>();
+      if (offline(p)) marks.add("offline");
+      if (underReplicated(p)) marks.add("under-replicated");
+      if (underMinIsr(p)) marks.add("under-min-isr");
+      return marks;
     }
   }
 

@@ -1,6 +1,7 @@
 package dev.brook.quorum;
 
 import dev.brook.proto.v1.ErrorCode;
+import dev.brook.protocol.TopicConfig;
 import dev.brook.quorum.proto.BrokerChange;
 import dev.brook.quorum.proto.ControllerBatch;
 import dev.brook.quorum.proto.HeartbeatReply;
@@ -16,7 +17,8 @@ import java.util.TreeSet;
 /**
  * The decisions of the active controller, for one leadership term of this node: broker leases
  * (heartbeats in memory, {@link BrokerHeartbeatManager}), fencing and unfencing, controlled
- * shutdown, leader election from the ISR and preferred leader restore. It does no I/O and reads no
+ * shutdown, leader election from the ISR (or, where a topic allows it, unclean election) and
+ * preferred leader restore. It does no I/O and reads no
  * clock: the caller passes the current image and time and commits the returned
  * {@link ControllerBatch} (Kafka's QuorumController and etcd's raft keep decisions apart from I/O
  * the same way), which makes every rule testable with a fake clock.
@@ -29,15 +31,21 @@ import java.util.TreeSet;
  * <p>Not thread-safe: owned by the controller thread.
  */
 final class ActiveController {
+  /** Begins the part of a batch's reason that names unclean elections (logged as a warning). */
+  static final String UNCLEAN_ELECTION = "UNCLEAN leader election";
+
   private final long sessionTimeoutMs;
   private final long imbalanceIntervalMs;
   private final BrokerHeartbeatManager heartbeats;
+  /** Cluster-wide topic config defaults (this node's broker config), under the topics' overrides. */
+  private final Map<String, String> topicDefaults;
   private long nextImbalanceCheckMs;
   /** The image of the previous poll: to notice preferred replicas that just rejoined an ISR. */
   private MetadataImage previous;
 
-  ActiveController(long sessionTimeoutMs, long imbalanceIntervalMs, long nowMs) {
+  ActiveController(long sessionTimeoutMs, long imbalanceIntervalMs, Map<String, String> topicDefaults, long nowMs) {
     this.sessionTimeoutMs = sessionTimeoutMs;
+    this.topicDefaults = Map.copyOf(topicDefaults);
     this.imbalanceIntervalMs = imbalanceIntervalMs;
     this.heartbeats = new BrokerHeartbeatManager(sessionTimeoutMs, nowMs);
     this.nextImbalanceCheckMs = nowMs + imbalanceIntervalMs;
@@ -118,11 +126,15 @@ final class ActiveController {
     Set<String> rejoined = rejoinedPreferred(image);
     int elected = 0;
     int preferred = 0;
+    List<String> unclean = new ArrayList<>();
     for (TopicImage t : image.topics().values()) {
+      boolean uncleanAllowed = Boolean.parseBoolean(
+          TopicConfig.value(TopicConfig.UNCLEAN_LEADER_ELECTION_ENABLE, t.configs(), topicDefaults));
       for (PartitionImage p : t.partitions()) {
-        PartitionChange c = PartitionChanges.reconcile(t, p, active);
+        PartitionChange c = PartitionChanges.reconcile(t, p, active, uncleanAllowed);
         if (c != null) {
           elected++;
+          if (PartitionChanges.isUnclean(p, c)) unclean.add(t.name() + "-" + p.partition() + " to " + c.getLeaderId());
         } else if (imbalanceDue || rejoined.contains(t.topicId() + "-" + p.partition())) {
           c = PartitionChanges.preferred(t, p, active);
           if (c != null) preferred++;
@@ -133,6 +145,8 @@ final class ActiveController {
     previous = image;
     if (elected > 0) reasons.add(elected + " partitions re-elected or ISRs shrunk");
     if (preferred > 0) reasons.add(preferred + " preferred leaders restored");
+    // Said in the reason, which the controller logs: records acknowledged by the old ISR may be lost.
+    if (!unclean.isEmpty()) reasons.add(UNCLEAN_ELECTION + " (acknowledged records may be lost) of " + String.join(", ", unclean));
     if (batch.getBrokersCount() == 0 && batch.getPartitionsCount() == 0) return null;
     return batch.setReason(String.join("; ", reasons)).build();
   }

@@ -95,7 +95,7 @@ public final class MetadataQuorum implements AutoCloseable {
 
     ImagePublisher publisher = new ImagePublisher(config.nodeId());
     QuorumController controller = new QuorumController(config.nodeId(), publisher::current, config.brokerSessionTimeoutMs(),
-        config.leaderImbalanceCheckIntervalMs(), QuorumController.monotonicClockMs());
+        config.leaderImbalanceCheckIntervalMs(), config.clusterDefaults(), QuorumController.monotonicClockMs());
     RequestValidator validator = new RequestValidator(config.defaultPartitions(), config.defaultReplicationFactor(),
         Records::newId, System::currentTimeMillis);
     MetadataStateMachine stateMachine = new MetadataStateMachine(config.nodeId(), dbDir, validator, publisher, controller);

@@ -17,10 +17,13 @@ import java.util.function.IntPredicate;
  * <p>Rules (Kafka's KRaft controller, KIP-841/KIP-903/KAFKA-15021):
  * <ul>
  *   <li>Only active brokers (registered, unfenced, not shutting down) may lead or join an ISR.
- *   <li>A new leader comes from the ISR, in replica order (no unclean election); none available
- *       means leader -1.
+ *   <li>A new leader comes from the ISR, in replica order; none available means leader -1.
  *   <li>Inactive brokers leave every ISR, except that an ISR never becomes empty: when no member
  *       is active it stays as it is, because its members hold every acknowledged record.
+ *   <li>Unclean election (only when the topic's {@code unclean.leader.election.enable} is true, and
+ *       only decided by the active controller): when no ISR member is active, the first active
+ *       replica in replica order leads with an ISR of itself. Records it lacks are lost; its log
+ *       becomes the partition's history and the other replicas truncate to it by epoch.
  *   <li>Every change bumps the partition epoch; only a leader change bumps the leader epoch.
  * </ul>
  * Stateless.
@@ -41,21 +44,40 @@ final class PartitionChanges {
    * @param active which brokers are active once the decision is applied
    */
   static PartitionChange reconcile(TopicImage topic, PartitionImage p, IntPredicate active) {
-    List<Integer> isr = new ArrayList<>();
-    for (int r : p.isr()) if (active.test(r)) isr.add(r);
-    if (isr.isEmpty()) isr = p.isr();
+    return reconcile(topic, p, active, false);
+  }
+
+  /**
+   * As {@link #reconcile(TopicImage, PartitionImage, IntPredicate)}; with {@code uncleanAllowed},
+   * a partition whose ISR has no active member is led by an active out-of-sync replica.
+   */
+  static PartitionChange reconcile(TopicImage topic, PartitionImage p, IntPredicate active, boolean uncleanAllowed) {
+    List<Integer> activeIsr = new ArrayList<>();
+    for (int r : p.isr()) if (active.test(r)) activeIsr.add(r);
+    if (activeIsr.isEmpty() && uncleanAllowed) {
+      int unclean = firstOf(p.replicas(), active);
+      if (unclean >= 0) return change(topic, p, unclean, List.of(unclean));
+    }
+    List<Integer> isr = activeIsr.isEmpty() ? p.isr() : activeIsr;
     int leader = p.leaderId();
     if (leader < 0 || !active.test(leader) || !isr.contains(leader)) {
-      leader = -1;
-      for (int r : p.replicas()) {
-        if (isr.contains(r) && active.test(r)) {
-          leader = r;
-          break;
-        }
-      }
+      leader = firstOf(p.replicas(), r -> isr.contains(r) && active.test(r));
     }
     if (leader == p.leaderId() && isr.equals(p.isr())) return null;
     return change(topic, p, leader, isr);
+  }
+
+  /** Whether {@code c} makes a leader of a replica outside the ISR it changes (an unclean election). */
+  static boolean isUnclean(PartitionImage p, PartitionChange c) {
+    return c.getLeaderId() >= 0 && c.getLeaderId() != p.leaderId() && !p.isr().contains(c.getLeaderId());
+  }
+
+  /** The first broker of {@code replicas}, in order, that passes {@code test}, or -1. */
+  private static int firstOf(List<Integer> replicas, IntPredicate test) {
+    for (int r : replicas) {
+      if (test.test(r)) return r;
+    }
+    return -1;
   }
 
   /** The change that makes the preferred replica lead, or null when it cannot or already does. */

@@ -41,6 +41,7 @@ final class QuorumController implements AutoCloseable {
   private final Supplier<MetadataImage> image;
   private final long sessionTimeoutMs;
   private final long imbalanceIntervalMs;
+  private final Map<String, String> topicDefaults;
   private final LongSupplier clockMs;
   private final ScheduledExecutorService executor;
   private volatile boolean leader;
@@ -56,11 +57,12 @@ final class QuorumController implements AutoCloseable {
 
   /** @param clockMs a monotonic clock in ms (tests pass a fake one) */
   QuorumController(int nodeId, Supplier<MetadataImage> image, long sessionTimeoutMs, long imbalanceIntervalMs,
-      LongSupplier clockMs) {
+      Map<String, String> topicDefaults, LongSupplier clockMs) {
     this.nodeId = nodeId;
     this.image = image;
     this.sessionTimeoutMs = sessionTimeoutMs;
     this.imbalanceIntervalMs = imbalanceIntervalMs;
+    this.topicDefaults = Map.copyOf(topicDefaults);
     this.clockMs = clockMs;
     this.executor = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "brook-quorum-controller-" + nodeId);
@@ -87,7 +89,7 @@ final class QuorumController implements AutoCloseable {
       generation++;
       batchInFlight = false;
       // Heartbeats were tracked by the previous leader only: every broker gets a full session.
-      active = new ActiveController(sessionTimeoutMs, imbalanceIntervalMs, clockMs.getAsLong());
+      active = new ActiveController(sessionTimeoutMs, imbalanceIntervalMs, topicDefaults, clockMs.getAsLong());
       if (ticker != null) ticker.cancel(false);
       ticker = executor.scheduleWithFixedDelay(this::runDuties, TICK_MS, TICK_MS, TimeUnit.MILLISECONDS);
       runDuties();
@@ -186,8 +188,13 @@ final class QuorumController implements AutoCloseable {
       return;
     }
     if (batch == null) return;
-    LOG.info("Controller on node {}: {} ({} broker and {} partition changes)", nodeId, batch.getReason(),
-        batch.getBrokersCount(), batch.getPartitionsCount());
+    if (batch.getReason().contains(ActiveController.UNCLEAN_ELECTION)) {
+      LOG.warn("Controller on node {}: {} ({} broker and {} partition changes)", nodeId, batch.getReason(),
+          batch.getBrokersCount(), batch.getPartitionsCount());
+    } else {
+      LOG.info("Controller on node {}: {} ({} broker and {} partition changes)", nodeId, batch.getReason(),
+          batch.getBrokersCount(), batch.getPartitionsCount());
+    }
     batchInFlight = true;
     long gen = generation;
     send.apply(QuorumRequest.newBuilder().setControllerBatch(batch).build())

@@ -7,6 +7,7 @@ import dev.brook.proto.v1.CreateTopicsResponse;
 import dev.brook.proto.v1.ElectLeadersRequest;
 import dev.brook.proto.v1.ElectLeadersResponse;
 import dev.brook.proto.v1.ErrorCode;
+import dev.brook.protocol.TopicConfig;
 import dev.brook.proto.v1.NewTopic;
 import dev.brook.proto.v1.TopicPartitions;
 import dev.brook.quorum.proto.AlterPartitionReply;
@@ -18,6 +19,7 @@ import dev.brook.quorum.proto.PartitionAssignment;
 import dev.brook.quorum.proto.RegisterBrokerReply;
 import dev.brook.quorum.proto.RegisterBrokerRequest;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -78,8 +80,13 @@ class ActiveControllerTest {
 
   /** Creates a topic with an explicit assignment (through the applier: placement has its own test). */
   private void createTopic(String name, List<List<Integer>> assignment) throws Exception {
+    createTopic(name, assignment, Map.of());
+  }
+
+  private void createTopic(String name, List<List<Integer>> assignment, Map<String, String> configs) throws Exception {
     MetadataCommand c = validator.createTopics(CreateTopicsRequest.newBuilder()
-        .addTopics(NewTopic.newBuilder().setName(name).setPartitions(assignment.size()).setReplicationFactor(1)).build(), image);
+        .addTopics(NewTopic.newBuilder().setName(name).setPartitions(assignment.size()).setReplicationFactor(1)
+            .putAllConfigs(configs)).build(), image);
     var creation = c.getCreateTopics().getTopics(0).toBuilder().clearPartitions();
     for (List<Integer> replicas : assignment) creation.addPartitions(PartitionAssignment.newBuilder().addAllReplicas(replicas));
     var cmd = c.toBuilder().setCreateTopics(c.getCreateTopics().toBuilder().setTopics(0, creation)).build();
@@ -90,7 +97,7 @@ class ActiveControllerTest {
   @BeforeEach
   void threeActiveBrokers() throws Exception {
     apply(validator.initializeCluster());
-    controller = new ActiveController(SESSION_MS, IMBALANCE_MS, now);
+    controller = new ActiveController(SESSION_MS, IMBALANCE_MS, Map.of(), now);
     for (int id = 1; id <= 3; id++) register(id, "");
     assertThat(image.brokers().values()).allMatch(BrokerImage::fenced);
     heartbeatAll(1, 2, 3);
@@ -173,6 +180,62 @@ class ActiveControllerTest {
   }
 
   @Test
+  void uncleanElectionOnlyWhereTheTopicAllowsItAndOnlyWhenNoIsrMemberIsActive() throws Exception {
+    String unclean = TopicConfig.UNCLEAN_LEADER_ELECTION_ENABLE;
+    createTopic("allowed", List.of(List.of(3, 1, 2), List.of(1, 3, 2)), Map.of(unclean, "true"));
+    createTopic("clean", List.of(List.of(3, 1, 2)));
+    // Both ISRs shrink to [3] (1 and 2 fell behind), then 3 dies.
+    for (String t : List.of("allowed", "clean")) {
+      PartitionImage p = partition(t, 0);
+      alter(t, 0, 3, p.leaderEpoch(), p.partitionEpoch(), List.of(3));
+    }
+    now += SESSION_MS + 1;
+    heartbeatAll(1, 2);
+    ControllerBatch batch = step();
+    assertThat(batch.getReason()).contains(ActiveController.UNCLEAN_ELECTION).contains("allowed-0 to 1")
+        .doesNotContain("allowed-1").doesNotContain("clean-0");
+    assertThat(partition("allowed", 0)).satisfies(p -> {
+      assertThat(p.leaderId()).as("first active replica in replica order").isEqualTo(1);
+      assertThat(p.isr()).containsExactly(1);
+      assertThat(p.leaderEpoch()).isEqualTo(1);
+    });
+    // Partition 1 still had 1 in its ISR: a clean election, even though the topic allows unclean.
+    assertThat(partition("allowed", 1).leaderId()).isEqualTo(1);
+    assertThat(partition("allowed", 1).isr()).containsExactly(1, 2);
+    assertThat(partition("clean", 0).leaderId()).isEqualTo(-1);
+    assertThat(partition("clean", 0).isr()).containsExactly(3);
+    assertThat(step()).isNull();
+
+    // 3 returns: it is not put back into the ISR by the controller (its leader adds it once it has
+    // truncated to the new leader's history and caught up).
+    register(3, "");
+    heartbeat(3);
+    step();
+    assertThat(partition("allowed", 0).leaderId()).isEqualTo(1);
+    assertThat(partition("allowed", 0).isr()).containsExactly(1);
+    assertThat(partition("clean", 0).leaderId()).isEqualTo(3);
+  }
+
+  @Test
+  void theClusterDefaultAllowsUncleanElectionUnlessTheTopicOverridesIt() throws Exception {
+    controller = new ActiveController(SESSION_MS, IMBALANCE_MS,
+        Map.of(TopicConfig.UNCLEAN_LEADER_ELECTION_ENABLE, "true"), now);
+    heartbeatAll(1, 2, 3);
+    createTopic("byDefault", List.of(List.of(3, 2)));
+    createTopic("optedOut", List.of(List.of(3, 2)), Map.of(TopicConfig.UNCLEAN_LEADER_ELECTION_ENABLE, "false"));
+    for (String t : List.of("byDefault", "optedOut")) {
+      PartitionImage p = partition(t, 0);
+      alter(t, 0, 3, p.leaderEpoch(), p.partitionEpoch(), List.of(3));
+    }
+    now += SESSION_MS + 1;
+    heartbeatAll(1, 2);
+    step();
+    assertThat(partition("byDefault", 0).leaderId()).isEqualTo(2);
+    assertThat(partition("byDefault", 0).isr()).containsExactly(2);
+    assertThat(partition("optedOut", 0).leaderId()).isEqualTo(-1);
+  }
+
+  @Test
   void controlledShutdownHandsOverLeadershipFirst() throws Exception {
     createTopic("t", List.of(List.of(2, 1, 3), List.of(1, 2, 3), List.of(2)));
     HeartbeatReply first = heartbeat(2, true);
@@ -230,7 +293,7 @@ class ActiveControllerTest {
     // missing: the periodic imbalance check restores it.
     p = partition("t", 1);
     alter("t", 1, 2, p.leaderEpoch(), p.partitionEpoch(), List.of(2, 1, 3));
-    controller = new ActiveController(SESSION_MS, IMBALANCE_MS, now);
+    controller = new ActiveController(SESSION_MS, IMBALANCE_MS, Map.of(), now);
     heartbeatAll(1, 2, 3);
     assertThat(step()).isNull();
     assertThat(partition("t", 1).leaderId()).isEqualTo(2);
@@ -363,7 +426,7 @@ class ActiveControllerTest {
     createTopic("t", List.of(List.of(1, 2, 3)));
     // A new Raft leader takes over long after the last heartbeat the old one saw.
     now += 10 * SESSION_MS;
-    controller = new ActiveController(SESSION_MS, IMBALANCE_MS, now);
+    controller = new ActiveController(SESSION_MS, IMBALANCE_MS, Map.of(), now);
     now += SESSION_MS - 1;
     heartbeatAll(1, 2);
     assertThat(step()).isNull();

@@ -23,6 +23,7 @@ public final class TopicConfig {
   public static final String INDEX_INTERVAL_BYTES = "index.interval.bytes";
   public static final String FLUSH_MESSAGES = "flush.messages";
   public static final String FLUSH_MS = "flush.ms";
+  public static final String UNCLEAN_LEADER_ELECTION_ENABLE = "unclean.leader.election.enable";
 
   /** A known key: its default and its allowed range or values. */
   public record Key(String name, String defaultValue, long min, long max, String[] choices, String doc) {
@@ -71,6 +72,8 @@ public final class TopicConfig {
         "fsync the log after this many records; by default durability comes from replication and the OS"));
     put(keys, new Key(FLUSH_MS, String.valueOf(Long.MAX_VALUE), 0, Long.MAX_VALUE, null,
         "fsync the log when its oldest unflushed batch is this old, in ms"));
+    put(keys, new Key(UNCLEAN_LEADER_ELECTION_ENABLE, "false", 0, 0, new String[] {"true", "false"},
+        "when no in-sync replica is alive, let an out-of-sync replica lead: available again, but acknowledged records may be lost"));
     KEYS = Collections.unmodifiableMap(keys);
   }
 
@@ -96,18 +99,22 @@ public final class TopicConfig {
     return null;
   }
 
+  /** The effective value of one key: the override, else the cluster default, else the built-in default. */
+  public static String value(String name, Map<String, String> overrides, Map<String, String> clusterDefaults) {
+    Key key = KEYS.get(name);
+    if (key == null) throw new IllegalArgumentException("unknown topic config '" + name + "'");
+    String v = overrides.get(name);
+    if (v == null) v = clusterDefaults.get(name);
+    return v == null ? key.defaultValue() : v.trim();
+  }
+
   /**
    * The effective value of every key: the topic's override, else the cluster default from
    * {@code clusterDefaults} (broker config), else the built-in default. Sorted by key.
    */
   public static Map<String, String> effective(Map<String, String> overrides, Map<String, String> clusterDefaults) {
     Map<String, String> out = new TreeMap<>();
-    for (Key key : KEYS.values()) {
-      String v = overrides.get(key.name());
-      if (v == null) v = clusterDefaults.get(key.name());
-      if (v == null) v = key.defaultValue();
-      out.put(key.name(), v.trim());
-    }
+    for (Key key : KEYS.values()) out.put(key.name(), value(key.name(), overrides, clusterDefaults));
     return out;
   }
 }

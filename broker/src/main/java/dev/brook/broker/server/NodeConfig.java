@@ -56,17 +56,18 @@ public final class NodeConfig {
   public static final String CONTROLLED_SHUTDOWN_TIMEOUT_MS = "controlled.shutdown.timeout.ms";
 
   /** Broker-level defaults for topic configs, named as in Kafka; a topic may override each. */
-  private static final Map<String, String> TOPIC_DEFAULT_KEYS = Map.of(
-      "log.cleanup.policy", TopicConfig.CLEANUP_POLICY,
-      "log.retention.ms", TopicConfig.RETENTION_MS,
-      "log.retention.bytes", TopicConfig.RETENTION_BYTES,
-      "log.segment.bytes", TopicConfig.SEGMENT_BYTES,
-      "log.roll.ms", TopicConfig.SEGMENT_MS,
-      "message.max.bytes", TopicConfig.MAX_MESSAGE_BYTES,
-      "min.insync.replicas", TopicConfig.MIN_INSYNC_REPLICAS,
-      "log.index.interval.bytes", TopicConfig.INDEX_INTERVAL_BYTES,
-      "log.flush.interval.messages", TopicConfig.FLUSH_MESSAGES,
-      "log.flush.interval.ms", TopicConfig.FLUSH_MS);
+  private static final Map<String, String> TOPIC_DEFAULT_KEYS = Map.ofEntries(
+      Map.entry("log.cleanup.policy", TopicConfig.CLEANUP_POLICY),
+      Map.entry("log.retention.ms", TopicConfig.RETENTION_MS),
+      Map.entry("log.retention.bytes", TopicConfig.RETENTION_BYTES),
+      Map.entry("log.segment.bytes", TopicConfig.SEGMENT_BYTES),
+      Map.entry("log.roll.ms", TopicConfig.SEGMENT_MS),
+      Map.entry("message.max.bytes", TopicConfig.MAX_MESSAGE_BYTES),
+      Map.entry("min.insync.replicas", TopicConfig.MIN_INSYNC_REPLICAS),
+      Map.entry("log.index.interval.bytes", TopicConfig.INDEX_INTERVAL_BYTES),
+      Map.entry("log.flush.interval.messages", TopicConfig.FLUSH_MESSAGES),
+      Map.entry("log.flush.interval.ms", TopicConfig.FLUSH_MS),
+      Map.entry("unclean.leader.election.enable", TopicConfig.UNCLEAN_LEADER_ELECTION_ENABLE));
 
   private static final Map<String, Key> KEYS = new LinkedHashMap<>();
 
