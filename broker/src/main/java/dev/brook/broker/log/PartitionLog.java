@@ -540,6 +540,26 @@ public final class PartitionLog implements Closeable {
   }
 
   /**
+   * fsyncs the log when its oldest unflushed batch is at least flush.ms old by the log's clock;
+   * does nothing otherwise.
+   *
+   * @return whether it flushed
+   */
+  public boolean flushIfDue() throws IOException {
+    writeLock.lock();
+    try {
+      if (closed || failed || oldestUnflushedMs < 0) return false;
+      if (clockMs.getAsLong() - oldestUnflushedMs < config.flushMs()) return false;
+      active.flush();
+      unflushedRecords = 0;
+      oldestUnflushedMs = -1;
+      return true;
+    } finally {
+      writeLock.unlock();
+    }
+  }
+
+  /**
    * Deletes closed segments, oldest first, while the oldest one's newest timestamp is older than
    * now - retention.ms (unless retention.ms is -1) or the log is larger than retention.bytes
    * (unless -1). Never deletes the active segment. Advances the log start offset to the new first

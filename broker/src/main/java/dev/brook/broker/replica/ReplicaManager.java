@@ -407,12 +407,15 @@ public final class ReplicaManager implements AutoCloseable {
   }
 
   /**
-   * Schedules retention and the ISR check (every half replica.lag.time.max.ms, as Kafka does) on
-   * {@code scheduler}.
+   * Schedules retention, the ISR check (every half replica.lag.time.max.ms, as Kafka does), high
+   * watermark checkpoints and the flush.ms check of idle logs on {@code scheduler}.
    */
-  public void startBackgroundTasks(ScheduledExecutorService scheduler, long retentionCheckIntervalMs) {
+  public void startBackgroundTasks(ScheduledExecutorService scheduler, long retentionCheckIntervalMs,
+      long flushCheckIntervalMs) {
     scheduler.scheduleWithFixedDelay(this::enforceRetention, retentionCheckIntervalMs,
         retentionCheckIntervalMs, TimeUnit.MILLISECONDS);
+    scheduler.scheduleWithFixedDelay(this::flushDueLogs, flushCheckIntervalMs, flushCheckIntervalMs,
+        TimeUnit.MILLISECONDS);
     long isrCheckMs = Math.max(1, replication.replicaLagTimeMaxMs() / 2);
     scheduler.scheduleWithFixedDelay(this::maybeShrinkIsr, isrCheckMs, isrCheckMs, TimeUnit.MILLISECONDS);
     scheduler.scheduleWithFixedDelay(this::checkpointHighWatermarks, HW_CHECKPOINT_INTERVAL_MS,
@@ -429,6 +432,20 @@ public final class ReplicaManager implements AutoCloseable {
         p.checkpointHighWatermark();
       } catch (IOException | RuntimeException e) {
         LOG.warn("cannot checkpoint the high watermark of {}: {}", p, e.toString());
+      }
+    }
+  }
+
+  /**
+   * fsyncs every log whose oldest unflushed batch is older than its flush.ms: appends check that
+   * rule themselves, this covers a log that stopped receiving appends.
+   */
+  public void flushDueLogs() {
+    for (Partition p : partitions()) {
+      try {
+        p.log().flushIfDue();
+      } catch (IOException | RuntimeException e) {
+        LOG.warn("flush of {} failed: {}", p, e.toString());
       }
     }
   }

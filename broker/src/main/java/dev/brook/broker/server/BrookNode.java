@@ -87,9 +87,9 @@ public final class BrookNode implements AutoCloseable {
     fetchExecutor = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()),
         daemon("brook-fetch"));
     replicas = new ReplicaManager(config.nodeId(), config.dataDir(), config.topicDefaults(), System::currentTimeMillis,
-        ReplicationConfig.withLagTimeMaxMs(config.replicaLagTimeMaxMs()), metadata, this::brokerEpoch);
+        config.replication(), metadata, this::brokerEpoch);
     metadata.addListener(replicas::onImage);
-    replicas.startBackgroundTasks(scheduler, config.retentionCheckIntervalMs());
+    replicas.startBackgroundTasks(scheduler, config.retentionCheckIntervalMs(), config.flushSchedulerIntervalMs());
 
     health = new HealthStatusManager();
     List<ServerServiceDefinition> services = new ArrayList<>();

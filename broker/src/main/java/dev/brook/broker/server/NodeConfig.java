@@ -1,5 +1,6 @@
 package dev.brook.broker.server;
 
+import dev.brook.broker.replica.ReplicationConfig;
 import dev.brook.protocol.TopicConfig;
 import java.io.IOException;
 import java.io.Reader;
@@ -54,6 +55,13 @@ public final class NodeConfig {
   public static final String LEADER_IMBALANCE_CHECK_INTERVAL_MS = "leader.imbalance.check.interval.ms";
   public static final String REPLICA_LAG_TIME_MAX_MS = "replica.lag.time.max.ms";
   public static final String CONTROLLED_SHUTDOWN_TIMEOUT_MS = "controlled.shutdown.timeout.ms";
+  public static final String REPLICA_FETCH_WAIT_MAX_MS = "replica.fetch.wait.max.ms";
+  public static final String REPLICA_FETCH_MIN_BYTES = "replica.fetch.min.bytes";
+  public static final String REPLICA_FETCH_MAX_BYTES = "replica.fetch.max.bytes";
+  public static final String REPLICA_FETCH_RESPONSE_MAX_BYTES = "replica.fetch.response.max.bytes";
+  public static final String REPLICA_FETCH_BACKOFF_MS = "replica.fetch.backoff.ms";
+  public static final String REPLICA_SOCKET_TIMEOUT_MS = "replica.socket.timeout.ms";
+  public static final String FLUSH_SCHEDULER_INTERVAL_MS = "log.flush.scheduler.interval.ms";
 
   /** Broker-level defaults for topic configs, named as in Kafka; a topic may override each. */
   private static final Map<String, String> TOPIC_DEFAULT_KEYS = Map.ofEntries(
@@ -91,6 +99,13 @@ public final class NodeConfig {
     key(LEADER_IMBALANCE_CHECK_INTERVAL_MS, "5000", "how often the quorum leader moves leadership back to preferred replicas, in ms (quorum nodes)");
     key(REPLICA_LAG_TIME_MAX_MS, "10000", "a follower that has not caught up with the leader for this long leaves the ISR, in ms");
     key(CONTROLLED_SHUTDOWN_TIMEOUT_MS, "10000", "how long a stopping broker waits for its leaderships to move to other replicas, in ms");
+    key(REPLICA_FETCH_WAIT_MAX_MS, "500", "how long a leader holds a follower's fetch when it has nothing new, in ms (below replica.lag.time.max.ms)");
+    key(REPLICA_FETCH_MIN_BYTES, "1", "bytes a leader waits for before answering a follower's fetch (up to replica.fetch.wait.max.ms)");
+    key(REPLICA_FETCH_MAX_BYTES, "1048576", "bytes a follower asks for per partition and fetch (one batch more when the first is larger)");
+    key(REPLICA_FETCH_RESPONSE_MAX_BYTES, "10485760", "bytes a follower asks for per fetch over all partitions");
+    key(REPLICA_FETCH_BACKOFF_MS, "500", "how long a follower waits after a fetch error before it tries that leader again, in ms");
+    key(REPLICA_SOCKET_TIMEOUT_MS, "30000", "a follower's fetch stream that answers nothing for replica.fetch.wait.max.ms plus this long is reopened, in ms");
+    key(FLUSH_SCHEDULER_INTERVAL_MS, "1000", "how often the broker fsyncs logs whose flush.ms has passed without a new append, in ms");
     for (Map.Entry<String, String> e : TOPIC_DEFAULT_KEYS.entrySet()) {
       TopicConfig.Key topicKey = TopicConfig.keys().get(e.getValue());
       key(e.getKey(), topicKey.defaultValue(), "default " + e.getValue() + " of topics: " + topicKey.doc());
@@ -120,6 +135,8 @@ public final class NodeConfig {
   private final long leaderImbalanceCheckIntervalMs;
   private final long replicaLagTimeMaxMs;
   private final long controlledShutdownTimeoutMs;
+  private final ReplicationConfig replication;
+  private final long flushSchedulerIntervalMs;
   private final Map<String, String> topicDefaults;
 
   private NodeConfig(Map<String, String> props) {
@@ -161,6 +178,19 @@ public final class NodeConfig {
     leaderImbalanceCheckIntervalMs = longValue(props, LEADER_IMBALANCE_CHECK_INTERVAL_MS, 100, Long.MAX_VALUE);
     replicaLagTimeMaxMs = longValue(props, REPLICA_LAG_TIME_MAX_MS, 100, Long.MAX_VALUE);
     controlledShutdownTimeoutMs = longValue(props, CONTROLLED_SHUTDOWN_TIMEOUT_MS, 0, Long.MAX_VALUE);
+    long fetchWaitMaxMs = longValue(props, REPLICA_FETCH_WAIT_MAX_MS, 0, Integer.MAX_VALUE);
+    if (fetchWaitMaxMs >= replicaLagTimeMaxMs) {
+      // Kafka's rule: a follower whose fetch is held this long would look out of sync while caught up.
+      throw new ConfigException(REPLICA_FETCH_WAIT_MAX_MS + " (" + fetchWaitMaxMs + ") must be smaller than "
+          + REPLICA_LAG_TIME_MAX_MS + " (" + replicaLagTimeMaxMs + ")");
+    }
+    replication = new ReplicationConfig(replicaLagTimeMaxMs, (int) fetchWaitMaxMs,
+        (int) longValue(props, REPLICA_FETCH_MIN_BYTES, 1, Integer.MAX_VALUE),
+        (int) longValue(props, REPLICA_FETCH_RESPONSE_MAX_BYTES, 1024, Integer.MAX_VALUE),
+        (int) longValue(props, REPLICA_FETCH_MAX_BYTES, 1024, Integer.MAX_VALUE),
+        longValue(props, REPLICA_FETCH_BACKOFF_MS, 0, 600_000),
+        longValue(props, REPLICA_SOCKET_TIMEOUT_MS, 100, Integer.MAX_VALUE));
+    flushSchedulerIntervalMs = longValue(props, FLUSH_SCHEDULER_INTERVAL_MS, 10, Long.MAX_VALUE);
     Map<String, String> defaults = new LinkedHashMap<>();
     for (Map.Entry<String, String> e : TOPIC_DEFAULT_KEYS.entrySet()) {
       String v = value(props, e.getKey()).trim();
@@ -327,6 +357,9 @@ public final class NodeConfig {
   public long leaderImbalanceCheckIntervalMs() { return leaderImbalanceCheckIntervalMs; }
   public long replicaLagTimeMaxMs() { return replicaLagTimeMaxMs; }
   public long controlledShutdownTimeoutMs() { return controlledShutdownTimeoutMs; }
+  /** The replica.* settings of this broker (lag time and follower fetching). */
+  public ReplicationConfig replication() { return replication; }
+  public long flushSchedulerIntervalMs() { return flushSchedulerIntervalMs; }
   /** Topic config defaults by topic key (retention.ms, ...) plus num.partitions and default.replication.factor. */
   public Map<String, String> topicDefaults() { return topicDefaults; }
 }

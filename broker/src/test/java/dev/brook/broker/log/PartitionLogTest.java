@@ -362,6 +362,26 @@ class PartitionLogTest {
   }
 
   @Test
+  void anIdleLogIsFlushedOnceItsOldestUnflushedBatchReachesFlushMs() throws Exception {
+    open(config("flush.ms", "100"));
+    assertThat(log.flushIfDue()).as("nothing written yet").isFalse();
+    appendMany(1, 1);
+    clock.addAndGet(60);
+    appendMany(1, 1);
+    clock.addAndGet(39);
+    assertThat(log.flushIfDue()).as("oldest batch is 99 ms old").isFalse();
+    clock.addAndGet(1);
+    assertThat(log.flushIfDue()).isTrue();
+    clock.addAndGet(1_000);
+    assertThat(log.flushIfDue()).as("nothing unflushed since").isFalse();
+
+    log.updateConfig(LogConfig.defaults()); // flush.ms: never
+    appendMany(1, 1);
+    clock.addAndGet(365L * 24 * 3600 * 1000);
+    assertThat(log.flushIfDue()).isFalse();
+  }
+
+  @Test
   void configUpdatesApplyToLaterAppends() throws Exception {
     open(LogConfig.defaults());
     appendMany(1, 1);

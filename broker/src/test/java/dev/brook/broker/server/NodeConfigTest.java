@@ -3,6 +3,7 @@ package dev.brook.broker.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.brook.broker.replica.ReplicationConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -50,7 +51,23 @@ class NodeConfigTest {
     assertThat(c.voters()).hasSize(3);
     assertThat(c.rack()).isEqualTo("eu-1a");
     assertThat(c.sessionTimeoutMs()).isEqualTo(6000);
-    assertThat(c.topicDefaults()).containsEntry("max.message.bytes", "1048576").containsEntry("num.partitions", "1");
+    assertThat(c.topicDefaults()).containsEntry("max.message.bytes", "1048576").containsEntry("num.partitions", "1")
+        .containsEntry("unclean.leader.election.enable", "false");
+    assertThat(c.replication()).isEqualTo(ReplicationConfig.defaults());
+    assertThat(c.flushSchedulerIntervalMs()).isEqualTo(1000);
+  }
+
+  @Test
+  void replicaSettingsReachTheReplicationConfig() {
+    Map<String, String> p = valid();
+    p.put("replica.lag.time.max.ms", "4000");
+    p.put("replica.fetch.wait.max.ms", "100");
+    p.put("replica.fetch.min.bytes", "10");
+    p.put("replica.fetch.max.bytes", "2097152");
+    p.put("replica.fetch.response.max.bytes", "4194304");
+    p.put("replica.fetch.backoff.ms", "50");
+    p.put("replica.socket.timeout.ms", "5000");
+    assertThat(NodeConfig.of(p).replication()).isEqualTo(new ReplicationConfig(4000, 100, 10, 4194304, 2097152, 50, 5000));
   }
 
   @Test
@@ -67,6 +84,11 @@ class NodeConfigTest {
     assertThat(errorFor("auto.create.topics.enable", "yes")).contains("auto.create.topics.enable");
     assertThat(errorFor("broker.session.timeout.ms", "1500")).contains("broker.session.timeout.ms");
     assertThat(errorFor("unknown.key", "1")).contains("unknown.key");
+    assertThat(errorFor("unclean.leader.election.enable", "maybe")).contains("unclean.leader.election.enable");
+    assertThat(errorFor("replica.fetch.wait.max.ms", "10000")).contains("replica.fetch.wait.max.ms")
+        .contains("replica.lag.time.max.ms");
+    assertThat(errorFor("replica.fetch.max.bytes", "-1")).contains("replica.fetch.max.bytes");
+    assertThat(errorFor("log.flush.scheduler.interval.ms", "0")).contains("log.flush.scheduler.interval.ms");
     assertThat(errorFor("rack", "r1")).isNull();
   }
 
