@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "brook",
     mixinStandardHelpOptions = true,
+    scope = CommandLine.ScopeType.INHERIT, // --help and --version on every subcommand too
     versionProvider = BrookCli.Version.class,
     description = "Brook: a Raft-replicated event streaming platform on gRPC.",
     subcommands = {

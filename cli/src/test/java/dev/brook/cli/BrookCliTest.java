@@ -53,6 +53,16 @@ class BrookCliTest {
   }
 
   @Test
+  void everySubcommandHasHelpEvenWithRequiredOptionsMissing() {
+    for (String[] args : new String[][] {{"perf", "produce", "--help"}, {"cluster", "describe", "--help"},
+        {"topics", "create", "-h"}, {"produce", "--help"}}) {
+      Run r = run(args);
+      assertThat(r.exitCode()).as(String.join(" ", args)).isZero();
+      assertThat(r.out()).as(String.join(" ", args)).startsWith("Usage: brook " + args[0]).contains("--help");
+    }
+  }
+
+  @Test
   void helpListsTheCommands() {
     Run r = run("--help");
     assertThat(r.exitCode()).isZero();
