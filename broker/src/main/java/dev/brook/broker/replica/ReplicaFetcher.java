@@ -87,6 +87,9 @@ final class ReplicaFetcher implements AutoCloseable {
   // Guarded by lock.
   private final Map<Key, FetchState> partitions = new HashMap<>();
   private boolean running = true;
+  private boolean paused;
+  /** Held by the fetcher thread while it applies a response, so that pausing can wait for it. */
+  private final Object applying = new Object();
 
   // Fetcher thread only.
   private final LinkedBlockingQueue<Event> events = new LinkedBlockingQueue<>();
@@ -136,6 +139,35 @@ final class ReplicaFetcher implements AutoCloseable {
       partitions.clear();
       partitions.putAll(next);
       changed.signalAll();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Test hook: while paused, nothing is fetched and a response in flight is dropped. Pausing
+   * waits for a response being applied, so once it returns no follower log of this fetcher grows
+   * until it is resumed. The stream stays open; fetching resumes from each log end.
+   */
+  void setPaused(boolean paused) {
+    lock.lock();
+    try {
+      this.paused = paused;
+      changed.signalAll();
+    } finally {
+      lock.unlock();
+    }
+    if (paused) {
+      synchronized (applying) {
+        // nothing: the fetcher thread has left handle(), and will drop what arrives from now on
+      }
+    }
+  }
+
+  private boolean isPaused() {
+    lock.lock();
+    try {
+      return paused;
     } finally {
       lock.unlock();
     }
@@ -240,6 +272,7 @@ final class ReplicaFetcher implements AutoCloseable {
     lock.lock();
     try {
       Map<Key, FetchState> out = new LinkedHashMap<>();
+      if (paused) return out;
       for (Map.Entry<Key, FetchState> e : partitions.entrySet()) {
         if (e.getValue().backoffUntilNanos - now <= 0) out.put(e.getKey(), e.getValue());
       }
@@ -253,6 +286,7 @@ final class ReplicaFetcher implements AutoCloseable {
     lock.lock();
     try {
       long next = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
+      if (paused) return next; // woken by the resume
       for (FetchState s : partitions.values()) {
         if (s.backoffUntilNanos - next < 0) next = s.backoffUntilNanos;
       }
@@ -343,6 +377,12 @@ final class ReplicaFetcher implements AutoCloseable {
   }
 
   private void handle(Map<Key, FetchState> batch, FetchResponse response) {
+    synchronized (applying) {
+      if (!isPaused()) apply(batch, response);
+    }
+  }
+
+  private void apply(Map<Key, FetchState> batch, FetchResponse response) {
     for (FetchTopicResult topic : response.getTopicsList()) {
       for (FetchPartitionResult r : topic.getPartitionsList()) {
         FetchState s = batch.get(new Key(topic.getTopic(), r.getPartition()));

@@ -29,6 +29,7 @@ final class ReplicaFetcherManager implements AutoCloseable {
   private final ReplicationConfig config;
   private final Map<Integer, ReplicaFetcher> fetchers = new HashMap<>();
   private boolean closed;
+  private boolean paused;
 
   ReplicaFetcherManager(int nodeId, LongSupplier brokerEpoch, ReplicationConfig config) {
     this.nodeId = nodeId;
@@ -72,6 +73,7 @@ final class ReplicaFetcherManager implements AutoCloseable {
       if (f == null) {
         f = new ReplicaFetcher(nodeId, e.getKey(), address, brokerEpoch, config, () -> channel(address));
         fetchers.put(e.getKey(), f);
+        f.setPaused(paused);
         f.setPartitions(e.getValue());
         f.start();
         LOG.info("started {} for {} partition(s)", f, e.getValue().size());
@@ -87,6 +89,15 @@ final class ReplicaFetcherManager implements AutoCloseable {
         .flowControlWindow(FLOW_CONTROL_WINDOW_BYTES)
         .maxInboundMessageSize(Math.max(64 * 1024 * 1024, 2 * config.fetchMaxBytes()))
         .build();
+  }
+
+  /**
+   * Test hook: pauses (or resumes) every fetcher, and those started while paused; see
+   * {@link ReplicaFetcher#setPaused}.
+   */
+  synchronized void setPaused(boolean paused) {
+    this.paused = paused;
+    for (ReplicaFetcher f : fetchers.values()) f.setPaused(paused);
   }
 
   /** The leader ids fetched from (tests). */

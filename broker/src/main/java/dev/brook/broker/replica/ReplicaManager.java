@@ -256,6 +256,16 @@ public final class ReplicaManager implements AutoCloseable {
     return self == null ? -1 : self.brokerEpoch();
   }
 
+  /**
+   * Test hook: stops (true) or restarts (false) the replication of every partition this broker
+   * follows, without stopping the broker. When pausing returns, no follower log here grows until
+   * resumed; this broker no longer fetches, so its leaders see it fall behind (and after
+   * replica.lag.time.max.ms drop it from their ISRs) as if it were cut off.
+   */
+  public void setReplicaFetchersPaused(boolean paused) {
+    fetchers.setPaused(paused);
+  }
+
   /** The leader ids this broker currently fetches from (tests). */
   List<Integer> fetchingFrom() {
     return fetchers.leaders();

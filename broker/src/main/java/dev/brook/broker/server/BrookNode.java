@@ -199,6 +199,11 @@ public final class BrookNode implements AutoCloseable {
     return server == null ? -1 : server.getPort();
   }
 
+  /** The broker's partitions and replication, or null without the broker role (tests look inside). */
+  public ReplicaManager replicaManager() {
+    return replicas;
+  }
+
   /** The in-process metadata quorum peer, or null without the quorum role. */
   public MetadataQuorum quorum() {
     return quorum;

@@ -28,6 +28,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -239,10 +240,21 @@ public final class FetchServiceImpl extends FetchServiceGrpc.FetchServiceImplBas
       this.deadlineNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(wait);
     }
 
-    /** Woken by a high watermark change: read again, off the waking thread. */
+    /**
+     * Woken by a high watermark change: read again, off the waking thread. Runs inside
+     * {@code Waiters.fire}, so it must not throw: an exception there would escape into the
+     * producer, follower or shutdown that moved the watermark, and skip the other waiters.
+     */
     @Override
     public void run() {
-      if (!finished.get()) executor.execute(this::attempt);
+      if (finished.get()) return;
+      try {
+        executor.execute(this::attempt);
+      } catch (RejectedExecutionException e) {
+        // The broker is stopping (the executor is shut down before the logs close): its streams
+        // are being cancelled, though gRPC may not have told this one yet. Nothing to answer.
+        abandon();
+      }
     }
 
     void attempt() {

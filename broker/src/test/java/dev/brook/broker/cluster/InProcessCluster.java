@@ -25,6 +25,9 @@ import java.util.concurrent.TimeUnit;
  * Nodes are numbered from 1. Closing stops every running node in parallel (closing Ratis peers
  * one after another costs seconds of re-elections).
  *
+ * <p>Optionally the brokers are followed by quorum-only nodes, voters that host no partitions:
+ * with 3 brokers and 2 of those, two brokers can be down while the quorum keeps its majority.
+ *
  * <p>Not thread-safe: one test thread drives it.
  */
 public final class InProcessCluster implements AutoCloseable {
@@ -32,11 +35,13 @@ public final class InProcessCluster implements AutoCloseable {
   private final Map<String, String> overrides;
   private final String voters;
   private final int[] quorumPorts;
+  private final int brokers;
   private final BrookNode[] nodes;
   private final Map<Integer, ManagedChannel> channels = new HashMap<>();
 
-  private InProcessCluster(Path dir, int size, Map<String, String> overrides) throws IOException {
+  private InProcessCluster(Path dir, int brokers, int size, Map<String, String> overrides) throws IOException {
     this.dir = dir;
+    this.brokers = brokers;
     this.overrides = Map.copyOf(overrides);
     this.quorumPorts = new int[size];
     this.nodes = new BrookNode[size];
@@ -53,7 +58,18 @@ public final class InProcessCluster implements AutoCloseable {
    * every broker is registered and unfenced.
    */
   public static InProcessCluster start(Path dir, int size, Map<String, String> overrides) throws IOException {
-    InProcessCluster c = new InProcessCluster(dir, size, overrides);
+    return start(dir, size, 0, overrides);
+  }
+
+  /**
+   * Starts nodes 1 to {@code brokers} with roles quorum,broker and {@code quorumOnly} more with
+   * the quorum role only (all of them voters), {@code overrides} added to every node's config;
+   * waits until every broker is registered and unfenced.
+   */
+  public static InProcessCluster start(Path dir, int brokers, int quorumOnly, Map<String, String> overrides)
+      throws IOException {
+    int size = brokers + quorumOnly;
+    InProcessCluster c = new InProcessCluster(dir, brokers, size, overrides);
     try {
       List<CompletableFuture<Void>> started = new ArrayList<>();
       for (int id = 1; id <= size; id++) {
@@ -78,7 +94,7 @@ public final class InProcessCluster implements AutoCloseable {
   private NodeConfig config(int id) {
     Map<String, String> p = new LinkedHashMap<>();
     p.put(NodeConfig.NODE_ID, String.valueOf(id));
-    p.put(NodeConfig.ROLES, "quorum,broker");
+    p.put(NodeConfig.ROLES, id <= brokers ? "quorum,broker" : "quorum");
     p.put(NodeConfig.BROKER_ADDRESS, "127.0.0.1:0");
     p.put(NodeConfig.QUORUM_ADDRESS, "127.0.0.1:" + quorumPorts[id - 1]);
     p.put(NodeConfig.QUORUM_VOTERS, voters);
@@ -93,8 +109,14 @@ public final class InProcessCluster implements AutoCloseable {
     }
   }
 
+  /** The number of nodes, quorum-only ones included. */
   public int size() {
     return nodes.length;
+  }
+
+  /** The number of brokers: nodes 1 to this. */
+  public int brokers() {
+    return brokers;
   }
 
   /** The running node {@code id}, or null when stopped. */
@@ -156,20 +178,27 @@ public final class InProcessCluster implements AutoCloseable {
     if (ch != null) ch.shutdownNow();
   }
 
-  /** Stops every running node, in parallel. */
+  /**
+   * Stops every running node, in parallel: the brokers first, then the quorum-only nodes, which
+   * keep the quorum's majority while the brokers' controlled shutdowns need it.
+   */
   @Override
   public void close() {
     for (int id : new ArrayList<>(channels.keySet())) closeChannel(id);
-    List<CompletableFuture<Void>> closing = new ArrayList<>();
-    for (int i = 0; i < nodes.length; i++) {
-      BrookNode n = nodes[i];
-      nodes[i] = null;
-      if (n != null) closing.add(CompletableFuture.runAsync(n::close));
+    RuntimeException failure = null;
+    for (int[] range : new int[][] {{0, brokers}, {brokers, nodes.length}}) {
+      List<CompletableFuture<Void>> closing = new ArrayList<>();
+      for (int i = range[0]; i < range[1]; i++) {
+        BrookNode n = nodes[i];
+        nodes[i] = null;
+        if (n != null) closing.add(CompletableFuture.runAsync(n::close));
+      }
+      try {
+        CompletableFuture.allOf(closing.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        if (failure == null) failure = new IllegalStateException("cluster did not stop cleanly", e);
+      }
     }
-    try {
-      CompletableFuture.allOf(closing.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      throw new IllegalStateException("cluster did not stop in time", e);
-    }
+    if (failure != null) throw failure;
   }
 }

@@ -3,7 +3,6 @@ package dev.brook.broker.cluster;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.google.protobuf.ByteString;
 import dev.brook.proto.v1.Acks;
 import dev.brook.proto.v1.AdminServiceGrpc;
 import dev.brook.proto.v1.CreateTopicsRequest;
@@ -11,32 +10,20 @@ import dev.brook.proto.v1.ErrorCode;
 import dev.brook.proto.v1.FetchPartition;
 import dev.brook.proto.v1.FetchPartitionResult;
 import dev.brook.proto.v1.FetchRequest;
-import dev.brook.proto.v1.FetchResponse;
-import dev.brook.proto.v1.FetchServiceGrpc;
 import dev.brook.proto.v1.FetchTopic;
 import dev.brook.proto.v1.NewTopic;
-import dev.brook.proto.v1.PartitionProduceData;
 import dev.brook.proto.v1.PartitionProduceResult;
-import dev.brook.proto.v1.ProduceRequest;
-import dev.brook.proto.v1.ProduceResponse;
-import dev.brook.proto.v1.ProduceServiceGrpc;
-import dev.brook.proto.v1.Record;
 import dev.brook.proto.v1.RecordBatch;
 import dev.brook.proto.v1.RecordBatchList;
-import dev.brook.proto.v1.RecordList;
-import dev.brook.proto.v1.TopicProduceData;
 import dev.brook.protocol.StoredBatch;
 import dev.brook.quorum.PartitionImage;
-import io.grpc.stub.StreamObserver;
 import java.io.ByteArrayOutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -59,7 +46,6 @@ class ReplicationClusterTest {
   Path dir;
 
   private InProcessCluster cluster;
-  private long correlation;
 
   @BeforeEach
   void start() throws Exception {
@@ -83,14 +69,7 @@ class ReplicationClusterTest {
   }
 
   private static RecordBatch batch(String tag, int records) {
-    RecordList.Builder list = RecordList.newBuilder();
-    for (int i = 0; i < records; i++) {
-      list.addRecords(Record.newBuilder().setOffsetDelta(i).setValue(ByteString.copyFromUtf8(tag + "/" + i)));
-    }
-    long now = System.currentTimeMillis(); // an ancient timestamp would roll a segment per batch (segment.ms)
-    RecordBatch b = RecordBatch.newBuilder().setRecordCount(records).setBaseTimestamp(now).setMaxTimestamp(now)
-        .setProducerId(-1).setProducerEpoch(-1).setBaseSequence(-1).setRecords(list.build().toByteString()).build();
-    return b.toBuilder().setCrc(StoredBatch.computeCrc(b)).build();
+    return RawClient.batch(tag, records);
   }
 
   private int leader() {
@@ -99,21 +78,7 @@ class ReplicationClusterTest {
 
   /** One acks=all produce request to the current leader; its partition result. */
   private PartitionProduceResult produce(RecordBatch batch) throws Exception {
-    LinkedBlockingQueue<Object> responses = new LinkedBlockingQueue<>();
-    StreamObserver<ProduceRequest> stream = ProduceServiceGrpc.newStub(cluster.channel(leader()))
-        .produce(new StreamObserver<>() {
-          @Override public void onNext(ProduceResponse r) { responses.add(r); }
-          @Override public void onError(Throwable t) { responses.add(t); }
-          @Override public void onCompleted() {}
-        });
-    long id = ++correlation;
-    stream.onNext(ProduceRequest.newBuilder().setCorrelationId(id).setAcks(Acks.ACKS_ALL).setTimeoutMs(5000)
-        .addTopics(TopicProduceData.newBuilder().setTopic(TOPIC).addPartitions(
-            PartitionProduceData.newBuilder().setPartition(0).addBatches(batch))).build());
-    Object r = responses.poll(30, TimeUnit.SECONDS);
-    stream.onCompleted();
-    assertThat(r).isInstanceOf(ProduceResponse.class);
-    return ((ProduceResponse) r).getTopics(0).getPartitions(0);
+    return RawClient.produce(cluster.channel(leader()), Acks.ACKS_ALL, 5000, TOPIC, 0, batch);
   }
 
   /** Produces until acknowledged (the ISR may be changing); returns the base offset. */
@@ -139,39 +104,9 @@ class ReplicationClusterTest {
 
   /** Every record below the high watermark of the leader by offset, read as a consumer. */
   private java.util.TreeMap<Long, String> consumeAllByOffset() throws Exception {
-    LinkedBlockingQueue<FetchResponse> responses = new LinkedBlockingQueue<>();
-    StreamObserver<FetchRequest> stream = FetchServiceGrpc.newStub(cluster.channel(leader()))
-        .fetch(new StreamObserver<>() {
-          @Override public void onNext(FetchResponse r) { responses.add(r); }
-          @Override public void onError(Throwable t) {}
-          @Override public void onCompleted() {}
-        });
-    java.util.TreeMap<Long, String> values = new java.util.TreeMap<>();
-    long offset = 0;
-    try {
-      while (true) {
-        stream.onNext(FetchRequest.newBuilder().setCorrelationId(++correlation).setMaxWaitMs(0)
-            .addTopics(FetchTopic.newBuilder().setTopic(TOPIC).addPartitions(FetchPartition.newBuilder()
-                .setPartition(0).setFetchOffset(offset).setCurrentLeaderEpoch(-1))).build());
-        FetchResponse resp = responses.poll(30, TimeUnit.SECONDS);
-        assertThat(resp).isNotNull();
-        FetchPartitionResult r = resp.getTopics(0).getPartitions(0);
-        assertThat(r.getError().getCode()).isEqualTo(ErrorCode.NONE);
-        assertThat(r.getLeaderEpoch()).isEqualTo(cluster.partition(TOPIC, 0).leaderEpoch());
-        if (r.getRecords().isEmpty()) {
-          assertThat(offset).isEqualTo(r.getHighWatermark());
-          return values;
-        }
-        for (RecordBatch b : RecordBatchList.parseFrom(r.getRecords()).getBatchesList()) {
-          for (Record rec : RecordList.parseFrom(b.getRecords()).getRecordsList()) {
-            values.put(b.getBaseOffset() + rec.getOffsetDelta(), rec.getValue().toString(StandardCharsets.UTF_8));
-          }
-          offset = b.getBaseOffset() + b.getRecordCount();
-        }
-      }
-    } finally {
-      stream.onCompleted();
-    }
+    RawClient.Consumed c = RawClient.consumeAll(cluster.channel(leader()), TOPIC, 0);
+    assertThat(c.leaderEpoch()).isEqualTo(cluster.partition(TOPIC, 0).leaderEpoch());
+    return c.values();
   }
 
   private byte[] logBytes(int node) throws Exception {
@@ -249,18 +184,7 @@ class ReplicationClusterTest {
 
   /** One raw fetch on a fresh stream to the leader; its only partition result. */
   private FetchPartitionResult rawFetch(FetchRequest.Builder request) throws Exception {
-    LinkedBlockingQueue<FetchResponse> responses = new LinkedBlockingQueue<>();
-    StreamObserver<FetchRequest> stream = FetchServiceGrpc.newStub(cluster.channel(leader()))
-        .fetch(new StreamObserver<>() {
-          @Override public void onNext(FetchResponse r) { responses.add(r); }
-          @Override public void onError(Throwable t) {}
-          @Override public void onCompleted() {}
-        });
-    stream.onNext(request.setCorrelationId(++correlation).build());
-    FetchResponse r = responses.poll(30, TimeUnit.SECONDS);
-    stream.onCompleted();
-    assertThat(r).isNotNull();
-    return r.getTopics(0).getPartitions(0);
+    return RawClient.fetch(cluster.channel(leader()), request);
   }
 
   private static FetchRequest.Builder followerFetch(int replicaId, long offset, int currentEpoch, int lastFetchedEpoch) {
