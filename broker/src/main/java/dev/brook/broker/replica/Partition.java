@@ -122,12 +122,6 @@ public final class Partition {
   }
 
   /**
-   * Appends the batches of one produce request as leader and returns where they landed.
-   *
-   * @param acksAll whether the producer asked for acks=all: then the in-sync set must have at
-   *     least min.insync.replicas members, checked before anything is written
-   */
-  /**
    * Whether this replica leads now, in {@code leaderEpoch}. A record appended in an epoch this
    * replica no longer leads may have been truncated by the next leader: its fate is unknown.
    */
@@ -135,6 +129,12 @@ public final class Partition {
     return ledEpoch == leaderEpoch && state.leaderId() == localNodeId;
   }
 
+  /**
+   * Appends the batches of one produce request as leader and returns where they landed.
+   *
+   * @param acksAll whether the producer asked for acks=all: then the in-sync set must have at
+   *     least min.insync.replicas members, checked before anything is written
+   */
   public AppendResult appendAsLeader(List<RecordBatch> batches, boolean acksAll)
       throws PartitionException, LogException {
     AppendResult result;
