@@ -23,7 +23,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <p>Retriable errors are retried (after retryBackoffMs, within deliveryTimeoutMs). With
  * maxInFlightRequests > 1, a retry can reorder records of one partition, as in Kafka without
- * idempotence; set maxInFlightRequests to 1 where strict order under failures matters.
+ * idempotence; set maxInFlightRequests to 1 where strict order under failures matters (then a
+ * partition has at most one batch in flight, even while its leader moves between brokers).
  *
  * <p>Thread-safe: share one producer between threads.
  */
@@ -60,7 +61,7 @@ public final class Producer<K, V> implements AutoCloseable {
     BufferPool pool = new BufferPool(config.bufferMemory(), config.batchSize());
     Sender[] holder = new Sender[1];
     this.accumulator = new RecordAccumulator(config.batchSize(), config.lingerMs(), config.deliveryTimeoutMs(),
-        config.compression(), pool, () -> holder[0].wakeup());
+        config.compression(), pool, () -> holder[0].wakeup(), config.maxInFlightRequests() == 1);
     this.sender = new Sender(config, accumulator, metadata, channels, callbackExecutor);
     holder[0] = sender;
     this.senderThread = new Thread(sender, "brook-producer-sender-" + config.clientId());

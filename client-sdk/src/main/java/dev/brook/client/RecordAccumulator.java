@@ -29,7 +29,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * back by sequence, so when a whole stream fails, its batches go out again in their original
  * order. With maxInFlightRequests > 1 a batch can still be retried after a later batch of the
  * same partition succeeded (e.g. NOT_ENOUGH_REPLICAS on one request only): then per-partition
- * order breaks, exactly as in Kafka without idempotence. maxInFlightRequests=1 keeps order.
+ * order breaks, exactly as in Kafka without idempotence. maxInFlightRequests=1 keeps order: then
+ * ({@code guaranteeOrder}) a partition with a batch in flight is <em>muted</em>, i.e. not drained
+ * again until that batch is acknowledged, failed or put back for a retry, as Kafka does. The
+ * limit of one request per broker stream alone is not enough: when the partition's leader moves,
+ * the next batch would go to the new leader on another stream while the previous one is still
+ * unanswered at the old leader, which then refuses it (NOT_LEADER) and its retry lands after
+ * the later batch.
  */
 final class RecordAccumulator {
   /** What {@link #ready} found. */
@@ -45,6 +51,10 @@ final class RecordAccumulator {
   private final ConcurrentMap<TopicPartition, Deque<ProducerBatch>> batches = new ConcurrentHashMap<>();
   /** Every batch created and not yet completed, for flush() and close(). */
   private final Set<ProducerBatch> incomplete = ConcurrentHashMap.newKeySet();
+  /** Mute partitions while a batch of theirs is in flight (maxInFlightRequests=1). */
+  private final boolean guaranteeOrder;
+  /** With guaranteeOrder: the batch in flight of each muted partition. */
+  private final ConcurrentMap<TopicPartition, ProducerBatch> inFlight = new ConcurrentHashMap<>();
   private final AtomicLong sequence = new AtomicLong();
   private final AtomicInteger flushesInProgress = new AtomicInteger();
   private final AtomicInteger appendsInProgress = new AtomicInteger();
@@ -53,6 +63,13 @@ final class RecordAccumulator {
 
   RecordAccumulator(int batchSize, long lingerMs, long deliveryTimeoutMs, CompressionCodec codec,
       BufferPool pool, Runnable wakeSender) {
+    this(batchSize, lingerMs, deliveryTimeoutMs, codec, pool, wakeSender, false);
+  }
+
+  /** {@code guaranteeOrder}: at most one batch per partition in flight (maxInFlightRequests=1). */
+  RecordAccumulator(int batchSize, long lingerMs, long deliveryTimeoutMs, CompressionCodec codec,
+      BufferPool pool, Runnable wakeSender, boolean guaranteeOrder) {
+    this.guaranteeOrder = guaranteeOrder;
     this.batchSize = batchSize;
     this.lingerMs = lingerMs;
     this.deliveryTimeoutMs = deliveryTimeoutMs;
@@ -128,6 +145,8 @@ final class RecordAccumulator {
       boolean sendable;
       synchronized (dq) {
         expire(dq, nowMs);
+        // Muted: the answer to the batch in flight wakes the sender.
+        if (guaranteeOrder && inFlight.containsKey(e.getKey())) continue;
         ProducerBatch head = dq.peekFirst();
         if (head == null) continue;
         if (head.isRetry() && head.retryAtMs() > nowMs) {
@@ -183,6 +202,7 @@ final class RecordAccumulator {
       TopicPartition tp = tps.get((start + i) % n);
       Deque<ProducerBatch> dq = batches.get(tp);
       if (dq == null) continue;
+      if (guaranteeOrder && inFlight.containsKey(tp)) continue;
       ProducerBatch head;
       synchronized (dq) {
         head = dq.peekFirst();
@@ -191,6 +211,7 @@ final class RecordAccumulator {
         if (!out.isEmpty() && size + estimate > maxRequestBytes) break;
         dq.pollFirst();
         size += estimate;
+        if (guaranteeOrder) inFlight.put(tp, head);
       }
       if (!head.isClosed()) pool.recycle(head.close(codec));   // compress outside the lock
       out.add(head);
@@ -215,18 +236,31 @@ final class RecordAccumulator {
         dq.addAll(all);
       }
     }
+    unmute(batch);   // only now: no later batch of the partition can have gone out before it
     wakeSender.run();
   }
 
   /** Completes a batch that was sent (acknowledged, or acks=0 written). */
   void complete(ProducerBatch batch, long baseOffset) {
     if (batch.complete(baseOffset)) released(batch);
+    if (unmute(batch)) wakeSender.run();
   }
 
   /** Fails a batch that left its deque. */
   void finish(ProducerBatch batch, RuntimeException error) {
     if (!batch.isClosed()) pool.recycle(batch.close(CompressionCodec.COMPRESSION_NONE));
     if (batch.fail(error)) released(batch);
+    if (unmute(batch)) wakeSender.run();
+  }
+
+  /** Ends the batch's time in flight; true when that unmuted its partition. */
+  private boolean unmute(ProducerBatch batch) {
+    return guaranteeOrder && inFlight.remove(batch.tp, batch);
+  }
+
+  /** Whether {@code tp} has a batch in flight and so is not drained (only with guaranteeOrder). */
+  boolean isMuted(TopicPartition tp) {
+    return inFlight.containsKey(tp);
   }
 
   private void released(ProducerBatch batch) {

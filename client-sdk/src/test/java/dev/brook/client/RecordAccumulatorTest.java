@@ -115,6 +115,46 @@ class RecordAccumulatorTest {
   }
 
   @Test
+  void withGuaranteedOrderAPartitionHasOneBatchInFlight() throws Exception {
+    RecordAccumulator acc = new RecordAccumulator(1024, 0, 120_000, CompressionCodec.COMPRESSION_NONE, pool,
+        wakeups::incrementAndGet, true);
+    append(acc, TP, 0);
+    ProducerBatch b1 = acc.drain(List.of(TP), 1 << 20, 0).get(0);
+    append(acc, TP, 0);
+    // b1 is unanswered (its leader may have moved meanwhile): b2 must not overtake it.
+    assertThat(acc.isMuted(TP)).isTrue();
+    assertThat(acc.ready(metadata, 1).readyByLeader()).isEmpty();
+    assertThat(acc.drain(List.of(TP), 1 << 20, 1)).isEmpty();
+    // Refused (e.g. NOT_LEADER) and put back: it goes out again first, after the backoff.
+    int before = wakeups.get();
+    acc.reenqueue(b1, 50);
+    assertThat(wakeups.get()).isGreaterThan(before);
+    assertThat(acc.drain(List.of(TP), 1 << 20, 10)).isEmpty();
+    assertThat(acc.drain(List.of(TP), 1 << 20, 50)).containsExactly(b1);
+    assertThat(acc.drain(List.of(TP), 1 << 20, 50)).isEmpty();
+    before = wakeups.get();
+    acc.complete(b1, 0);
+    assertThat(wakeups.get()).as("an answer unmutes the partition and wakes the sender").isGreaterThan(before);
+    assertThat(acc.ready(metadata, 50).readyByLeader()).containsOnlyKeys("b:1");
+    ProducerBatch b2 = acc.drain(List.of(TP), 1 << 20, 50).get(0);
+    append(acc, TP, 50);
+    assertThat(acc.drain(List.of(TP), 1 << 20, 60)).isEmpty();
+    acc.finish(b2, new BrookException(dev.brook.proto.v1.ErrorCode.RECORD_TOO_LARGE, "failed"));
+    assertThat(acc.isMuted(TP)).isFalse();
+    assertThat(acc.drain(List.of(TP), 1 << 20, 60)).hasSize(1);
+  }
+
+  @Test
+  void withoutGuaranteedOrderPartitionsAreNotMuted() throws Exception {
+    RecordAccumulator acc = accumulator(0);
+    append(acc, TP, 0);
+    assertThat(acc.drain(List.of(TP), 1 << 20, 0)).hasSize(1);
+    append(acc, TP, 0);
+    assertThat(acc.isMuted(TP)).isFalse();
+    assertThat(acc.drain(List.of(TP), 1 << 20, 0)).hasSize(1);
+  }
+
+  @Test
   void memoryIsReservedUntilCompletion() throws Exception {
     RecordAccumulator acc = accumulator(0);
     long before = pool.availableMemory();

@@ -15,9 +15,6 @@ import dev.brook.client.ProducerRecord;
 import dev.brook.client.TopicDescription;
 import dev.brook.client.TopicPartition;
 import dev.brook.client.serialization.Serdes;
-import java.io.IOException;
-import java.net.ServerSocket;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -45,63 +42,24 @@ class ThreeNodeProcessClusterTest {
   @TempDir
   Path dir;
 
-  private final BrookProcess[] nodes = new BrookProcess[3];
-  private final Path[] configs = new Path[3];
+  private ProcessCluster cluster;
   /** A fourth node with the broker role only: it follows the quorum remotely. */
   private BrookProcess brokerOnly;
-  private Path brokerOnlyConfig;
 
   @AfterEach
   void stopAll() {
-    for (BrookProcess n : nodes) {
-      if (n != null) n.kill9();
-    }
+    if (cluster != null) cluster.close();
     if (brokerOnly != null) brokerOnly.kill9();
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
-  }
-
-  private void writeConfigs() throws IOException {
-    int[] brokerPorts = new int[3];
-    int[] quorumPorts = new int[3];
-    for (int i = 0; i < 3; i++) {
-      brokerPorts[i] = freePort();
-      quorumPorts[i] = freePort();
-    }
-    String voters = "1@127.0.0.1:" + quorumPorts[0] + ",2@127.0.0.1:" + quorumPorts[1] + ",3@127.0.0.1:" + quorumPorts[2];
-    for (int i = 0; i < 3; i++) {
-      configs[i] = dir.resolve("node" + (i + 1) + ".properties");
-      Files.writeString(configs[i], String.join("\n",
-          "node.id=" + (i + 1),
-          "roles=quorum,broker",
-          "broker.address=127.0.0.1:" + brokerPorts[i],
-          "quorum.address=127.0.0.1:" + quorumPorts[i],
-          "quorum.voters=" + voters,
-          "data.dir=" + dir.resolve("data" + (i + 1)),
-          "min.insync.replicas=2",
-          "leader.imbalance.check.interval.ms=1000",
-          ""));
-    }
-    brokerOnlyConfig = dir.resolve("node4.properties");
-    Files.writeString(brokerOnlyConfig, String.join("\n",
-        "node.id=4",
-        "roles=broker",
-        "broker.address=127.0.0.1:" + freePort(),
-        "quorum.voters=" + voters,
-        "data.dir=" + dir.resolve("data4"),
-        ""));
   }
 
   @Test
   void leaderFailoverKeepsAcknowledgedRecordsAndServesThroughSurvivors() throws Exception {
-    writeConfigs();
-    for (int i = 0; i < 3; i++) nodes[i] = BrookProcess.startServer(configs[i]);
-    for (BrookProcess n : nodes) n.awaitReady();
-    String all = nodes[0].brokerAddress() + "," + nodes[1].brokerAddress() + "," + nodes[2].brokerAddress();
+    cluster = new ProcessCluster(dir, Map.of(
+        "min.insync.replicas", "2",
+        "leader.imbalance.check.interval.ms", "1000"));
+    Path brokerOnlyConfig = cluster.writeBrokerOnlyConfig(4);
+    cluster.start();
+    String all = cluster.bootstrap();
 
     // A broker-only node joins through the voters and serves the whole cluster's metadata.
     brokerOnly = BrookProcess.startServer(brokerOnlyConfig).awaitReady();
@@ -130,10 +88,8 @@ class ThreeNodeProcessClusterTest {
 
       PartitionInfo p0 = r.partitions().get(0);
       int victim = p0.leaderId();
-      nodes[victim - 1].kill9();
-      nodes[victim - 1] = null;
-      String survivors = List.of(1, 2, 3).stream().filter(id -> id != victim)
-          .map(id -> nodes[id - 1].brokerAddress()).collect(Collectors.joining(","));
+      cluster.kill9(victim);
+      String survivors = cluster.bootstrapWithout(victim);
 
       try (Admin viaSurvivor = Admin.create(survivors)) {
         await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
@@ -145,14 +101,14 @@ class ThreeNodeProcessClusterTest {
       acked.putAll(produce(survivors, "after", 3000));
       assertAllPresent(survivors, acked);
 
-      nodes[victim - 1] = BrookProcess.startServer(configs[victim - 1]).awaitReady();
+      cluster.restart(victim);
       await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
         for (PartitionInfo p : describe(admin).partitions()) {
           assertThat(p.isr()).as("ISR of partition %d", p.partition()).hasSize(3);
           assertThat(p.leaderId()).as("preferred leader of partition %d", p.partition()).isEqualTo(p.replicas().get(0));
         }
       });
-      assertAllPresent(nodes[victim - 1].brokerAddress(), acked);
+      assertAllPresent(cluster.node(victim).brokerAddress(), acked);
     }
   }
 

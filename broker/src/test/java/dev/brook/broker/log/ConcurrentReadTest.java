@@ -146,6 +146,10 @@ class ConcurrentReadTest {
     writer.get(60, TimeUnit.SECONDS);
     retention.get(60, TimeUnit.SECONDS);
     r1.get(60, TimeUnit.SECONDS);
+    // The retention loop stops once the writer is done: its last pass may have started before
+    // the last appends (on a busy machine, several segments before), so the bound holds only
+    // after one more pass.
+    log.enforceRetention();
     assertThat(log.logStartOffset()).isPositive();
     assertThat(log.sizeInBytes()).isLessThan(8192 + 2048);
   }
