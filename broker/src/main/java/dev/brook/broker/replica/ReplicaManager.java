@@ -71,7 +71,14 @@ public final class ReplicaManager implements AutoCloseable {
   private final ExecutorService isrCallbacks;
   private final Partition.ReplicationContext context = new Context();
   private volatile Table table;
+  /**
+   * Whether images are applied only from this broker's registration on (a broker in a cluster;
+   * see {@link #onImage}). Without an epoch source (tests, tools) every image is applied.
+   */
+  private final boolean awaitsRegistration;
   // Guarded by this (onImage and close).
+  /** Set once an image at or after this broker's registration was seen; never reset. */
+  private boolean caughtUp;
   private boolean closed;
   private boolean strayCheckDone;
   private final ConcurrentLinkedQueue<ImageWaiter> imageWaiters = new ConcurrentLinkedQueue<>();
@@ -99,6 +106,7 @@ public final class ReplicaManager implements AutoCloseable {
     this.replication = replication;
     this.metadata = metadata;
     this.brokerEpoch = brokerEpoch != null ? brokerEpoch : this::brokerEpochFromImage;
+    this.awaitsRegistration = brokerEpoch != null;
     this.fetchers = new ReplicaFetcherManager(nodeId, this.brokerEpoch, replication);
     this.isrCallbacks = Executors.newSingleThreadExecutor(r -> {
       Thread t = new Thread(r, "brook-isr-changes-" + nodeId);
@@ -159,12 +167,31 @@ public final class ReplicaManager implements AutoCloseable {
    * id: the quorum has not answered) is ignored, since it would read as "no topics"; retired
    * partitions are deleted before new ones are opened, because a topic re-created under the same
    * name reuses the directory name; a directory whose log fails to open is never deleted.
+   *
+   * <p>Catching up first (as a Kafka broker does before it serves): a restarting broker's first
+   * images come from its own, possibly stale, copy of the metadata, which may still name it leader
+   * in an epoch that another broker has led since. Acting on it would let this broker acknowledge
+   * acks=1 writes the cluster has already moved past. So, until an image at or after this broker's
+   * current registration arrives (its broker epoch is the Raft index of that registration, and the
+   * registration took away every leadership of an earlier incarnation), images are not applied.
+   * The image that unfences the broker always comes after its registration, so nothing waits long.
    */
   public synchronized void onImage(MetadataImage image) {
     if (closed) return;
     if (image.clusterId() == null || image.version() <= 0) {
       LOG.debug("ignoring metadata image {}: not a cluster state yet", image.version());
       return;
+    }
+    if (awaitsRegistration && !caughtUp) {
+      long epoch = brokerEpoch.getAsLong();
+      if (epoch < 0 || image.version() < epoch) {
+        LOG.debug("not applying metadata image {} yet: it predates this broker's registration (epoch {})",
+            image.version(), epoch);
+        return;
+      }
+      caughtUp = true;
+      LOG.info("metadata caught up with this broker's registration (broker epoch {}, image {}): taking on partitions",
+          epoch, image.version());
     }
     Map<Integer, LeaderReplicaState.BrokerStatus> brokers = brokerStatuses(image);
     Map<String, Partition[]> old = table.partitions();

@@ -71,6 +71,30 @@ class ReplicaManagerImageTest {
   }
 
   @Test
+  void aRegisteringBrokerAppliesNoImageOlderThanItsRegistration() throws Exception {
+    AtomicLong epoch = new AtomicLong(-1);
+    replicas = new ReplicaManager(1, dataDir, Map.of(), clock::get, ReplicationConfig.defaults(), null, epoch::get);
+    // Its own stale copy of the metadata still says it leads "t" in epoch 0.
+    replicas.onImage(image(5, topic("t", "id-1", 1)));
+    assertThat(replicas.partition("t", 0)).as("not registered yet").isNull();
+    epoch.set(12);
+    replicas.onImage(image(11, topic("t", "id-1", 1)));
+    assertThat(replicas.partition("t", 0)).as("still before its registration").isNull();
+    assertThat(replicas.image()).isNull();
+    // The registration's own image: another broker leads now, in epoch 1.
+    TopicImage movedOn = new TopicImage("t", "id-1", Map.of(),
+        List.of(new PartitionImage(0, 2, 1, List.of(1, 2), List.of(2), 3)));
+    BrokerImage other = new BrokerImage(2, "127.0.0.1:2", "", false, 3, false);
+    replicas.onImage(MetadataImage.of(12, CLUSTER, List.of(movedOn), List.of(ME, other)));
+    assertThat(replicas.partition("t", 0)).isNotNull();
+    assertThat(replicas.partition("t", 0).isLeader()).isFalse();
+    // From then on every image applies, also after a later re-registration.
+    epoch.set(40);
+    replicas.onImage(MetadataImage.of(13, CLUSTER, List.of(topic("t", "id-1", 1)), List.of(ME, other)));
+    assertThat(replicas.image().version()).isEqualTo(13);
+  }
+
+  @Test
   void anImageThatIsNotAClusterStateYetDeletesNothing() throws Exception {
     open().onImage(image(5, topic("t", "id-1", 1)));
     produce("t", 3);
