@@ -80,7 +80,7 @@ final class PerfCommand implements Runnable {
       long windowStart = start;
       long end;
       Throttler throttler = new Throttler(throughput, start);
-      try (Producer<byte[], byte[]> p = new Producer<>(producer.config(client.bootstrapServer, "1"),
+      try (Producer<byte[], byte[]> p = new Producer<>(producer.config(client.bootstrapServer, "1", 5),
           Serdes.bytesSerializer(), Serdes.bytesSerializer())) {
         p.partitionsFor(topic);
         for (long i = 0; i < numRecords; i++) {

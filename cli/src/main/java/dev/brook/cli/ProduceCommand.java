@@ -23,6 +23,13 @@ import picocli.CommandLine.Model.CommandSpec;
     "Send one record per line of standard input.",
     "Exits 0 only when every record was acknowledged."})
 final class ProduceCommand implements Callable<Integer> {
+  /**
+   * One request in flight per broker, and so one batch per partition: without an idempotent
+   * producer this is what keeps the lines of a partition in input order when a batch is retried
+   * after a leader failover. Lines still go out in batches of many records.
+   */
+  private static final int ORDERED_IN_FLIGHT = 1;
+
   @Spec
   CommandSpec spec;
 
@@ -50,7 +57,7 @@ final class ProduceCommand implements Callable<Integer> {
     AtomicLong failed = new AtomicLong();
     AtomicReference<Throwable> firstError = new AtomicReference<>();
     long sent = 0;
-    try (Producer<String, String> p = new Producer<>(producer.config(client.bootstrapServer, "all"),
+    try (Producer<String, String> p = new Producer<>(producer.config(client.bootstrapServer, "all", ORDERED_IN_FLIGHT),
         Serdes.stringSerializer(), Serdes.stringSerializer());
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8), 1 << 16)) {
       String line;

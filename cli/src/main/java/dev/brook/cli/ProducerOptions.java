@@ -17,13 +17,23 @@ final class ProducerOptions {
       description = "How long a batch may wait for more records (default: ${DEFAULT-VALUE}).")
   int lingerMs;
 
+  @Option(names = "--max-in-flight", paramLabel = "N",
+      description = {"Unanswered produce requests per broker (default: produce 1, perf produce 5). With 1, records of",
+          "a partition keep their order through retries and leader failover; above 1 a retry can reorder them."})
+  Integer maxInFlight;
+
   @Option(names = "--compression", paramLabel = "none|gzip|snappy|lz4|zstd", defaultValue = "none",
       description = "Batch compression (default: ${DEFAULT-VALUE}).")
   String compression;
 
-  /** The config for {@code bootstrap}, with {@code defaultAcks} when --acks was not given. */
-  ProducerConfig config(String bootstrap, String defaultAcks) {
+  /**
+   * The config for {@code bootstrap}, with {@code defaultAcks} and {@code defaultMaxInFlight}
+   * where --acks and --max-in-flight were not given.
+   */
+  ProducerConfig config(String bootstrap, String defaultAcks, int defaultMaxInFlight) {
     if (acks == null) acks = defaultAcks;
+    if (maxInFlight == null) maxInFlight = defaultMaxInFlight;
+    if (maxInFlight < 1) throw new Failures.CliException("--max-in-flight must be >= 1, got " + maxInFlight);
     if (!acks.equals("0") && !acks.equals("1") && !acks.equals("all") && !acks.equals("-1")) {
       throw new Failures.CliException("--acks must be 0, 1 or all, got '" + acks + "'");
     }
@@ -37,6 +47,7 @@ final class ProducerOptions {
           .batchSize(batchSize)
           .lingerMs(lingerMs)
           .compression(compression)
+          .maxInFlightRequests(maxInFlight)
           .build();
     } catch (IllegalArgumentException e) {
       throw new Failures.CliException(e.getMessage());
