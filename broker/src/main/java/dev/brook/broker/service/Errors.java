@@ -19,10 +19,15 @@ final class Errors {
 
   /**
    * The error for a request about a partition this broker does not lead: NOT_LEADER naming the
-   * leader when the partition exists, else UNKNOWN_TOPIC_OR_PARTITION or LEADER_NOT_AVAILABLE.
+   * leader when the partition exists, else UNKNOWN_TOPIC_OR_PARTITION or LEADER_NOT_AVAILABLE
+   * (also while the broker has not caught up with the cluster's metadata: {@code image} null).
    */
   static Error notHere(MetadataImage image, String topic, int partition, int localNodeId) {
-    TopicImage t = image == null ? null : image.topic(topic);
+    if (image == null) {
+      return of(ErrorCode.LEADER_NOT_AVAILABLE, "broker " + localNodeId
+          + " is starting: it has not caught up with the cluster metadata yet");
+    }
+    TopicImage t = image.topic(topic);
     if (t == null || partition < 0 || partition >= t.partitions().size()) {
       return of(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
           t == null ? "unknown topic '" + topic + "'" : "topic '" + topic + "' has no partition " + partition);

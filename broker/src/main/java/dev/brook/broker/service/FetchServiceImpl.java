@@ -266,11 +266,19 @@ public final class FetchServiceImpl extends FetchServiceGrpc.FetchServiceImplBas
         return;
       }
       synchronized (this) {
+        // Finished or abandoned meanwhile: its clean-up (also under this lock) already ran, so
+        // whatever is registered now would stay until the next wake-up or the timer.
+        if (finished.get()) return;
         if (timer == null) {
           long delay = deadlineNanos - System.nanoTime();
-          timer = scheduler.schedule(() -> executor.execute(() -> {
-            if (!finished.get()) finish(evaluate().response);
-          }), delay, TimeUnit.NANOSECONDS);
+          try {
+            timer = scheduler.schedule(() -> executor.execute(() -> {
+              if (!finished.get()) finish(evaluate().response);
+            }), delay, TimeUnit.NANOSECONDS);
+          } catch (RejectedExecutionException stopping) {
+            abandon(); // the broker is stopping; its streams are being cancelled
+            return;
+          }
         }
         // Register before reading again, so a write in between is not missed (see Waiters).
         for (Partition p : watched) {
