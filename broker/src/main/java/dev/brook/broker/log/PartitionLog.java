@@ -401,13 +401,11 @@ public final class PartitionLog implements Closeable {
     if (oldestUnflushedMs < 0) oldestUnflushedMs = now;
     if (unflushedRecords >= cfg.flushMessages() || now - oldestUnflushedMs >= cfg.flushMs()) {
       try {
-        active.flush();
+        flushActive();
       } catch (IOException e) {
         failed = true;
         throw new LogException(ErrorCode.STORAGE_ERROR, "fsync of " + dir + " failed: " + e, e);
       }
-      unflushedRecords = 0;
-      oldestUnflushedMs = -1;
     }
   }
 
@@ -526,14 +524,19 @@ public final class PartitionLog implements Closeable {
     return segments.size();
   }
 
+  /** fsyncs the active segment and forgets what was unflushed. Under writeLock. */
+  private void flushActive() throws IOException {
+    active.flush();
+    unflushedRecords = 0;
+    oldestUnflushedMs = -1;
+  }
+
   /** fsyncs the log up to its end (segments that were rolled are already synced). */
   public void flush() throws IOException {
     writeLock.lock();
     try {
       if (closed) return;
-      active.flush();
-      unflushedRecords = 0;
-      oldestUnflushedMs = -1;
+      flushActive();
     } finally {
       writeLock.unlock();
     }
@@ -550,9 +553,7 @@ public final class PartitionLog implements Closeable {
     try {
       if (closed || failed || oldestUnflushedMs < 0) return false;
       if (clockMs.getAsLong() - oldestUnflushedMs < config.flushMs()) return false;
-      active.flush();
-      unflushedRecords = 0;
-      oldestUnflushedMs = -1;
+      flushActive();
       return true;
     } finally {
       writeLock.unlock();

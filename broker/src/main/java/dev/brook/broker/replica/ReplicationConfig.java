@@ -30,11 +30,4 @@ public record ReplicationConfig(long replicaLagTimeMaxMs, int fetchMaxWaitMs, in
   public static ReplicationConfig defaults() {
     return new ReplicationConfig(10_000, 500, 1, 10 * 1024 * 1024, 1024 * 1024, 500, 30_000);
   }
-
-  /** The defaults with another {@code replica.lag.time.max.ms}. */
-  public static ReplicationConfig withLagTimeMaxMs(long replicaLagTimeMaxMs) {
-    ReplicationConfig d = defaults();
-    return new ReplicationConfig(replicaLagTimeMaxMs, d.fetchMaxWaitMs, d.fetchMinBytes, d.fetchMaxBytes,
-        d.partitionFetchMaxBytes, d.fetchBackoffMs, d.responseTimeoutMs);
-  }
 }

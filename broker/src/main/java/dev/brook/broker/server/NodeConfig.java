@@ -133,7 +133,6 @@ public final class NodeConfig {
   private final long heartbeatIntervalMs;
   private final long sessionTimeoutMs;
   private final long leaderImbalanceCheckIntervalMs;
-  private final long replicaLagTimeMaxMs;
   private final long controlledShutdownTimeoutMs;
   private final ReplicationConfig replication;
   private final long flushSchedulerIntervalMs;
@@ -176,7 +175,7 @@ public final class NodeConfig {
           + HEARTBEAT_INTERVAL_MS + " (" + heartbeatIntervalMs + ")");
     }
     leaderImbalanceCheckIntervalMs = longValue(props, LEADER_IMBALANCE_CHECK_INTERVAL_MS, 100, Long.MAX_VALUE);
-    replicaLagTimeMaxMs = longValue(props, REPLICA_LAG_TIME_MAX_MS, 100, Long.MAX_VALUE);
+    long replicaLagTimeMaxMs = longValue(props, REPLICA_LAG_TIME_MAX_MS, 100, Long.MAX_VALUE);
     controlledShutdownTimeoutMs = longValue(props, CONTROLLED_SHUTDOWN_TIMEOUT_MS, 0, Long.MAX_VALUE);
     long fetchWaitMaxMs = longValue(props, REPLICA_FETCH_WAIT_MAX_MS, 0, Integer.MAX_VALUE);
     if (fetchWaitMaxMs >= replicaLagTimeMaxMs) {
@@ -355,7 +354,6 @@ public final class NodeConfig {
   public long heartbeatIntervalMs() { return heartbeatIntervalMs; }
   public long sessionTimeoutMs() { return sessionTimeoutMs; }
   public long leaderImbalanceCheckIntervalMs() { return leaderImbalanceCheckIntervalMs; }
-  public long replicaLagTimeMaxMs() { return replicaLagTimeMaxMs; }
   public long controlledShutdownTimeoutMs() { return controlledShutdownTimeoutMs; }
   /** The replica.* settings of this broker (lag time and follower fetching). */
   public ReplicationConfig replication() { return replication; }
