@@ -2,7 +2,11 @@ package dev.brook.broker.log;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
+import dev.brook.proto.v1.Record;
 import dev.brook.proto.v1.RecordBatch;
+import dev.brook.proto.v1.RecordBatchList;
+import dev.brook.proto.v1.RecordList;
+import dev.brook.protocol.Compression;
 import dev.brook.protocol.StoredBatch;
 import java.io.EOFException;
 import java.io.IOException;
@@ -412,8 +416,10 @@ final class LogSegment {
   }
 
   /**
-   * The first batch below {@code limitOffset} whose max timestamp is at least {@code timestamp},
-   * or null. Starts after the last time index entry below the timestamp.
+   * The first record below {@code limitOffset} whose timestamp is at least {@code timestamp}: its
+   * offset and timestamp, or null. Starts after the last time index entry below the timestamp,
+   * skips batches whose max timestamp is smaller, and decodes the records of the first batch that
+   * may hold one (an offset lookup, not the data path, so decoding is fine here).
    */
   OffsetAndTimestamp findByTimestamp(long timestamp, long limitOffset) throws IOException {
     if (maxTimestamp < timestamp) return null;
@@ -423,8 +429,29 @@ final class LogSegment {
     if (!cursor.load(start)) return null;
     do {
       if (cursor.baseOffset >= limitOffset) return null;
-      if (cursor.maxTimestamp >= timestamp) return new OffsetAndTimestamp(cursor.baseOffset, cursor.maxTimestamp);
+      if (cursor.maxTimestamp >= timestamp) {
+        OffsetAndTimestamp found = firstRecordAtOrAfter(cursor.position, cursor.frameSize, timestamp, limitOffset);
+        if (found != null) return found;
+      }
     } while (cursor.next());
+    return null;
+  }
+
+  private OffsetAndTimestamp firstRecordAtOrAfter(long position, int frameSize, long timestamp, long limitOffset)
+      throws IOException {
+    byte[] bytes = new byte[frameSize];
+    readFully(readChannel(), bytes, position);
+    RecordBatchList list = RecordBatchList.parseFrom(bytes);
+    if (list.getBatchesCount() != 1) throw new FrameFormatException("not one batch at position " + position);
+    RecordBatch batch = list.getBatches(0);
+    RecordList records = RecordList.parseFrom(Compression.decompress(
+        Compression.codecOf(batch.getAttributes()), batch.getRecords()));
+    for (Record r : records.getRecordsList()) {
+      long offset = batch.getBaseOffset() + r.getOffsetDelta();
+      long ts = batch.getBaseTimestamp() + r.getTimestampDelta();
+      if (offset >= limitOffset) return null;
+      if (ts >= timestamp) return new OffsetAndTimestamp(offset, ts);
+    }
     return null;
   }
 

@@ -1,4 +1,4 @@
 package dev.brook.broker.log;
 
-/** A batch found by {@link PartitionLog#offsetForTimestamp}: its base offset and its max timestamp. */
+/** A record found by {@link PartitionLog#offsetForTimestamp}: its offset and its timestamp. */
 public record OffsetAndTimestamp(long offset, long timestamp) {}

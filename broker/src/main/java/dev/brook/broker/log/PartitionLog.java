@@ -3,6 +3,8 @@ package dev.brook.broker.log;
 import com.google.protobuf.ByteString;
 import dev.brook.proto.v1.ErrorCode;
 import dev.brook.proto.v1.RecordBatch;
+import dev.brook.protocol.BatchValidator;
+import dev.brook.protocol.InvalidBatchException;
 import dev.brook.protocol.StoredBatch;
 import java.io.Closeable;
 import java.io.IOException;
@@ -171,16 +173,48 @@ public final class PartitionLog implements Closeable {
   // Append
 
   /**
-   * Appends the batches of one produce request atomically (all or none). Every batch is validated
-   * before any is written; offsets are assigned consecutively from the log end and the leader
-   * epoch is stamped. Single writer: callers serialize appends per partition.
+   * Checks the batches of one produce request against every rule of records.proto (see
+   * {@link BatchValidator}) and this log's max.message.bytes, without writing anything. Safe to
+   * call from any thread, outside the append lock: a request is validated in parallel with other
+   * partitions' appends.
+   *
+   * @throws LogException CORRUPT_RECORD, INVALID_REQUEST, UNSUPPORTED_COMPRESSION or
+   *     RECORD_TOO_LARGE naming the first batch that breaks a rule
    */
-  public AppendResult append(List<RecordBatch> batches, int leaderEpoch) throws LogException {
+  public ValidatedBatches validate(List<RecordBatch> batches) throws LogException {
     if (batches.isEmpty()) throw new LogException(ErrorCode.INVALID_REQUEST, "a produce request needs at least one batch");
     LogConfig cfg = config;
+    BatchValidator validator = BatchValidator.forThread();
     for (int i = 0; i < batches.size(); i++) {
-      validate(batches.get(i), i, cfg);
+      RecordBatch batch = batches.get(i);
+      long frameSize = StoredBatch.frameSize(batch.getRecords().size());
+      if (frameSize > cfg.maxMessageBytes()) {
+        throw new LogException(ErrorCode.RECORD_TOO_LARGE, "batch " + i + " is " + frameSize
+            + " bytes stored, larger than max.message.bytes " + cfg.maxMessageBytes());
+      }
+      try {
+        validator.validate(batch, i, cfg.maxMessageBytes());
+      } catch (InvalidBatchException e) {
+        throw new LogException(e.code(), e.getMessage());
+      }
     }
+    return new ValidatedBatches(batches);
+  }
+
+  /** Validates ({@link #validate}) and appends ({@link #append(ValidatedBatches, int)}). */
+  public AppendResult append(List<RecordBatch> batches, int leaderEpoch) throws LogException {
+    return append(validate(batches), leaderEpoch);
+  }
+
+  /**
+   * Appends the batches of one produce request atomically (all or none), as leader: offsets are
+   * assigned consecutively from the log end and the leader epoch is stamped. Only validated
+   * batches can be appended (the type says so). Single writer: callers serialize appends per
+   * partition.
+   */
+  public AppendResult append(ValidatedBatches validated, int leaderEpoch) throws LogException {
+    List<RecordBatch> batches = validated.batches();
+    LogConfig cfg = config;
     writeLock.lock();
     try {
       if (closed) throw new LogException(ErrorCode.STORAGE_ERROR, "log " + dir + " is closed");
@@ -221,29 +255,6 @@ public final class PartitionLog implements Closeable {
     }
   }
 
-  private static void validate(RecordBatch batch, int index, LogConfig cfg) throws LogException {
-    if (batch.getRecordCount() < 1) {
-      throw new LogException(ErrorCode.INVALID_REQUEST, "batch " + index + ": record_count must be >= 1, got " + batch.getRecordCount());
-    }
-    int attributes = batch.getAttributes();
-    if ((attributes & ~StoredBatch.KNOWN_ATTRIBUTE_BITS) != 0) {
-      throw new LogException(ErrorCode.INVALID_REQUEST, "batch " + index + ": unknown attribute bits 0x"
-          + Integer.toHexString(attributes & ~StoredBatch.KNOWN_ATTRIBUTE_BITS));
-    }
-    int codec = attributes & StoredBatch.CODEC_MASK;
-    if (codec > 4) {
-      throw new LogException(ErrorCode.UNSUPPORTED_COMPRESSION, "batch " + index + ": unknown compression codec " + codec);
-    }
-    long frameSize = StoredBatch.frameSize(batch.getRecords().size());
-    if (frameSize > cfg.maxMessageBytes()) {
-      throw new LogException(ErrorCode.RECORD_TOO_LARGE, "batch " + index + " is " + frameSize
-          + " bytes stored, larger than max.message.bytes " + cfg.maxMessageBytes());
-    }
-    if (StoredBatch.computeCrc(batch) != batch.getCrc()) {
-      throw new LogException(ErrorCode.CORRUPT_RECORD, "batch " + index + ": CRC does not match its content");
-    }
-  }
-
   /**
    * Appends frames copied from the leader's log (a follower fetch response's {@code records}):
    * their offsets and epochs are already assigned, so they are written byte for byte, in as few
@@ -257,7 +268,9 @@ public final class PartitionLog implements Closeable {
    *     the history's latest, STORAGE_ERROR for I/O failures
    */
   public AppendResult appendAsFollower(ByteString frames) throws LogException {
-    StoredFrames run = StoredFrames.parse(frames);
+    // No record size limit: the leader accepted these under the config of their time, and a
+    // follower must copy them even if max.message.bytes was lowered since.
+    StoredFrames run = StoredFrames.parse(frames, Integer.MAX_VALUE);
     writeLock.lock();
     try {
       if (closed) throw new LogException(ErrorCode.STORAGE_ERROR, "log " + dir + " is closed");
@@ -468,9 +481,10 @@ public final class PartitionLog implements Closeable {
   }
 
   /**
-   * The first batch whose max timestamp is at least {@code timestampMs}: its base offset and max
-   * timestamp, or null when no batch has such a timestamp. Records before the target inside that
-   * batch are not skipped (the broker does not decode records). Lock-free.
+   * The first record whose timestamp is at least {@code timestampMs}: its offset and timestamp,
+   * or null when no record has such a timestamp (Kafka's ListOffsets by time). Found through the
+   * time index and the batches' max timestamps; only the records of the batch that holds the
+   * answer are decoded. Lock-free.
    */
   public OffsetAndTimestamp offsetForTimestamp(long timestampMs) throws IOException {
     IOException lastFailure = null;

@@ -2,6 +2,8 @@ package dev.brook.broker.log;
 
 import com.google.protobuf.ByteString;
 import dev.brook.proto.v1.ErrorCode;
+import dev.brook.protocol.BatchValidator;
+import dev.brook.protocol.InvalidBatchException;
 import dev.brook.protocol.StoredBatch;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -35,13 +37,14 @@ final class StoredFrames {
   }
 
   /**
-   * Checks that {@code data} is a sequence of whole, well-formed, CRC-valid frames with
-   * contiguous offsets and non-decreasing leader epochs, and indexes them. Wraps the bytes without
+   * Checks that {@code data} is a sequence of whole frames with contiguous offsets and
+   * non-decreasing leader epochs, each of them valid by every rule of records.proto (see
+   * {@link BatchValidator}, records no larger than {@code maxRecordBytes}), and indexes them. Wraps the bytes without
    * copying when the ByteString is flat (as a parsed response's field is).
    *
    * @throws LogException CORRUPT_RECORD naming the first bad frame; INVALID_REQUEST when empty
    */
-  static StoredFrames parse(ByteString data) throws LogException {
+  static StoredFrames parse(ByteString data, int maxRecordBytes) throws LogException {
     if (data.isEmpty()) throw new LogException(ErrorCode.INVALID_REQUEST, "no frames to append");
     ByteBuffer buf = data.asReadOnlyByteBuffer().slice().order(ByteOrder.LITTLE_ENDIAN);
     int limit = buf.limit();
@@ -52,6 +55,7 @@ final class StoredFrames {
     int[] counts = new int[capacity];
     int[] epochs = new int[capacity];
     long[] maxTs = new long[capacity];
+    BatchValidator validator = BatchValidator.forThread();
     int n = 0;
     int pos = 0;
     while (pos < limit) {
@@ -60,8 +64,10 @@ final class StoredFrames {
         throw new LogException(ErrorCode.CORRUPT_RECORD, (size == -1 ? "incomplete" : "malformed")
             + " frame at byte " + pos + " of " + limit);
       }
-      if (!StoredBatch.isValid(buf, pos, size)) {
-        throw new LogException(ErrorCode.CORRUPT_RECORD, "frame at byte " + pos + " fails its CRC or header check");
+      try {
+        validator.validateFrame(buf, pos, size, BatchValidator.Origin.REPLICA, maxRecordBytes);
+      } catch (InvalidBatchException e) {
+        throw new LogException(ErrorCode.CORRUPT_RECORD, e.getMessage());
       }
       long base = StoredBatch.baseOffset(buf, pos);
       int records = StoredBatch.recordCount(buf, pos);

@@ -7,6 +7,7 @@ import dev.brook.broker.log.LogConfig;
 import dev.brook.broker.log.LogException;
 import dev.brook.broker.log.PartitionLog;
 import dev.brook.broker.log.ReadResult;
+import dev.brook.broker.log.ValidatedBatches;
 import dev.brook.proto.v1.ErrorCode;
 import dev.brook.proto.v1.RecordBatch;
 import dev.brook.protocol.TopicConfig;
@@ -130,12 +131,26 @@ public final class Partition {
   }
 
   /**
+   * Checks a produce request's batches for this partition (see {@link PartitionLog#validate});
+   * any thread, no lock: validation of one request does not hold up appends of others.
+   */
+  public ValidatedBatches validate(List<RecordBatch> batches) throws LogException {
+    return log.validate(batches);
+  }
+
+  /** Validates and appends, see {@link #appendAsLeader(ValidatedBatches, boolean)}. */
+  public AppendResult appendAsLeader(List<RecordBatch> batches, boolean acksAll)
+      throws PartitionException, LogException {
+    return appendAsLeader(validate(batches), acksAll);
+  }
+
+  /**
    * Appends the batches of one produce request as leader and returns where they landed.
    *
    * @param acksAll whether the producer asked for acks=all: then the in-sync set must have at
    *     least min.insync.replicas members, checked before anything is written
    */
-  public AppendResult appendAsLeader(List<RecordBatch> batches, boolean acksAll)
+  public AppendResult appendAsLeader(ValidatedBatches batches, boolean acksAll)
       throws PartitionException, LogException {
     AppendResult result;
     synchronized (appendLock) {

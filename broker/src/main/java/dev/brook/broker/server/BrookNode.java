@@ -4,6 +4,7 @@ import dev.brook.broker.replica.ReplicaManager;
 import dev.brook.broker.replica.ReplicationConfig;
 import dev.brook.broker.service.AdminServiceImpl;
 import dev.brook.broker.service.FetchServiceImpl;
+import dev.brook.broker.service.MalformedRequestGuard;
 import dev.brook.broker.service.MetadataServiceImpl;
 import dev.brook.broker.service.ProduceServiceImpl;
 import dev.brook.quorum.MetadataClient;
@@ -104,7 +105,7 @@ public final class BrookNode implements AutoCloseable {
         .addService(health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance());
     for (ServerServiceDefinition s : services) {
-      builder.addService(s);
+      builder.addService(MalformedRequestGuard.guard(s));
     }
     server = builder.build().start();
     brokerAddress = address.host() + ":" + server.getPort();

@@ -14,13 +14,13 @@ import dev.brook.proto.v1.FetchResponse;
 import dev.brook.proto.v1.FetchServiceGrpc;
 import dev.brook.proto.v1.FetchTopic;
 import dev.brook.proto.v1.FetchTopicResult;
+import dev.brook.proto.v1.IsolationLevel;
 import dev.brook.proto.v1.ListOffsetsPartition;
 import dev.brook.proto.v1.ListOffsetsPartitionResult;
 import dev.brook.proto.v1.ListOffsetsRequest;
 import dev.brook.proto.v1.ListOffsetsResponse;
 import dev.brook.proto.v1.ListOffsetsTopic;
 import dev.brook.proto.v1.ListOffsetsTopicResult;
-import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
@@ -148,10 +148,6 @@ public final class FetchServiceImpl extends FetchServiceGrpc.FetchServiceImplBas
 
     @Override
     public void onNext(FetchRequest request) {
-      if (request.getMaxBytes() < 0 || request.getMinBytes() < 0 || request.getMaxWaitMs() < 0) {
-        failStream(Status.INVALID_ARGUMENT.withDescription("max_bytes, min_bytes and max_wait_ms must be >= 0"));
-        return;
-      }
       synchronized (this) {
         if (done) return;
         queue.add(request);
@@ -196,19 +192,6 @@ public final class FetchServiceImpl extends FetchServiceGrpc.FetchServiceImplBas
       if (f != null) f.abandon();
     }
 
-    private void failStream(Status status) {
-      PendingFetch f;
-      synchronized (this) {
-        if (done) return;
-        done = true;
-        queue.clear();
-        f = current;
-        current = null;
-      }
-      if (f != null) f.abandon();
-      out.onError(status.asRuntimeException());
-    }
-
     @Override
     public void onError(Throwable t) {
       LOG.debug("fetch stream closed by the client: {}", t.toString());
@@ -231,12 +214,15 @@ public final class FetchServiceImpl extends FetchServiceGrpc.FetchServiceImplBas
     private final long deadlineNanos;
     private final AtomicBoolean finished = new AtomicBoolean();
     private final List<Partition> watched = new ArrayList<>();
+    /** Why the request as a whole cannot be served (answered at once, for every partition), or null. */
+    private final String problem;
     private ScheduledFuture<?> timer;
 
     PendingFetch(FetchStream stream, FetchRequest request) {
       this.stream = stream;
       this.request = request;
-      int wait = Math.min(request.getMaxWaitMs(), MAX_WAIT_LIMIT_MS);
+      this.problem = requestProblem(request);
+      int wait = Math.max(0, Math.min(request.getMaxWaitMs(), MAX_WAIT_LIMIT_MS));
       this.deadlineNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(wait);
     }
 
@@ -319,6 +305,11 @@ public final class FetchServiceImpl extends FetchServiceGrpc.FetchServiceImplBas
     private Evaluation evaluate() {
       Evaluation e = new Evaluation();
       FetchResponse.Builder b = FetchResponse.newBuilder().setCorrelationId(request.getCorrelationId());
+      if (problem != null) {
+        e.error = true;
+        e.response = b.addAllTopics(everyPartition(request, Errors.of(ErrorCode.INVALID_REQUEST, problem))).build();
+        return e;
+      }
       long remaining = request.getMaxBytes() > 0 ? request.getMaxBytes() : DEFAULT_MAX_BYTES;
       for (FetchTopic topic : request.getTopicsList()) {
         FetchTopicResult.Builder tr = FetchTopicResult.newBuilder().setTopic(topic.getTopic());
@@ -348,6 +339,11 @@ public final class FetchServiceImpl extends FetchServiceGrpc.FetchServiceImplBas
         ErrorCode code = fp.getCurrentLeaderEpoch() < epoch ? ErrorCode.FENCED_LEADER_EPOCH : ErrorCode.UNKNOWN_LEADER_EPOCH;
         return r.setError(Errors.of(code, "leader epoch " + fp.getCurrentLeaderEpoch() + " of " + partition
             + " does not match the current epoch " + epoch)).build();
+      }
+      if (fp.getPartitionMaxBytes() < 0) {
+        e.error = true;
+        return r.setError(Errors.of(ErrorCode.INVALID_REQUEST,
+            "partition_max_bytes must be >= 0 (0 = the broker default), got " + fp.getPartitionMaxBytes())).build();
       }
       long hw = partition.highWatermark();
       long start = partition.log().logStartOffset();
@@ -399,6 +395,31 @@ public final class FetchServiceImpl extends FetchServiceGrpc.FetchServiceImplBas
         return r.setError(Errors.of(ex.code(), ex.getMessage())).build();
       }
     }
+  }
+
+  /** Why a fetch request as a whole cannot be served, or null: a field out of its documented range. */
+  static String requestProblem(FetchRequest request) {
+    if (request.getMaxBytes() < 0) return "max_bytes must be >= 0 (0 = the broker default), got " + request.getMaxBytes();
+    if (request.getMinBytes() < 0) return "min_bytes must be >= 0, got " + request.getMinBytes();
+    if (request.getMaxWaitMs() < 0) return "max_wait_ms must be >= 0, got " + request.getMaxWaitMs();
+    if (request.getIsolationLevel() == IsolationLevel.UNRECOGNIZED) {
+      return "unknown isolation_level " + request.getIsolationLevelValue() + " (expected 0 = READ_UNCOMMITTED or 1 = READ_COMMITTED)";
+    }
+    return null;
+  }
+
+  /** Every partition of the request answered with {@code error}. */
+  private static List<FetchTopicResult> everyPartition(FetchRequest request, dev.brook.proto.v1.Error error) {
+    List<FetchTopicResult> topics = new ArrayList<>();
+    for (FetchTopic topic : request.getTopicsList()) {
+      FetchTopicResult.Builder tr = FetchTopicResult.newBuilder().setTopic(topic.getTopic());
+      for (FetchPartition fp : topic.getPartitionsList()) {
+        tr.addPartitions(FetchPartitionResult.newBuilder().setPartition(fp.getPartition()).setError(error)
+            .setHighWatermark(-1).setLogStartOffset(-1).setLastStableOffset(-1).setLeaderEpoch(-1));
+      }
+      topics.add(tr.build());
+    }
+    return topics;
   }
 
   private static final class Evaluation {

@@ -2,6 +2,7 @@ package dev.brook.broker.service;
 
 import dev.brook.broker.log.AppendResult;
 import dev.brook.broker.log.LogException;
+import dev.brook.broker.log.ValidatedBatches;
 import dev.brook.broker.replica.Partition;
 import dev.brook.broker.replica.PartitionException;
 import dev.brook.broker.replica.ReplicaManager;
@@ -15,7 +16,7 @@ import dev.brook.proto.v1.ProduceResponse;
 import dev.brook.proto.v1.ProduceServiceGrpc;
 import dev.brook.proto.v1.TopicProduceData;
 import dev.brook.proto.v1.TopicProduceResult;
-import io.grpc.Status;
+import dev.brook.protocol.TopicNames;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.util.ArrayDeque;
@@ -34,8 +35,13 @@ import org.slf4j.LoggerFactory;
  * wait is still running holds back the ones behind it, which keeps the promise of
  * produce.proto that a partition's responses come in request order.
  *
- * <p>The records bytes of each batch go from the parsed request to the log file untouched
- * (see {@code PartitionLog.append}); nothing here looks inside a batch.
+ * <p>A request is handled in two phases: every partition's batches are routed and validated
+ * (records.proto's rules, see {@code BatchValidator}), then appended. A batch that breaks a rule
+ * refuses the whole request: its partition gets the batch's error and every other partition that
+ * would have been written gets INVALID_REQUEST, so nothing of a malformed request is stored.
+ * A field out of range (an unknown acks value, a negative timeout) is answered with
+ * INVALID_REQUEST for every partition of that request; the stream stays open for the others.
+ * The records bytes of each batch go from the parsed request to the log file untouched.
  */
 public final class ProduceServiceImpl extends ProduceServiceGrpc.ProduceServiceImplBase {
   private static final Logger LOG = LoggerFactory.getLogger(ProduceServiceImpl.class);
@@ -77,52 +83,97 @@ public final class ProduceServiceImpl extends ProduceServiceGrpc.ProduceServiceI
     @Override
     public void onNext(ProduceRequest request) {
       Acks acks = request.getAcks();
-      if (acks == Acks.UNRECOGNIZED) {
-        fail(Status.INVALID_ARGUMENT.withDescription("unknown acks value " + request.getAcksValue()));
-        return;
-      }
-      boolean acksAll = acks == Acks.ACKS_ALL || acks == Acks.ACKS_UNSPECIFIED;
-      int timeoutMs = request.getTimeoutMs() > 0 ? request.getTimeoutMs() : DEFAULT_TIMEOUT_MS;
       PendingResponse response = new PendingResponse(request);
+      // An unknown acks value gets an answer: the client expects one unless it asked for none.
       if (acks != Acks.ACKS_NONE) {
         synchronized (this) {
           if (done) return;
           pending.add(response);
         }
       }
+      String invalid = requestProblem(request);
+      if (invalid != null) {
+        LOG.debug("produce request {} refused: {}", request.getCorrelationId(), invalid);
+        response.setAll(Errors.of(ErrorCode.INVALID_REQUEST, invalid));
+        response.arrive();
+        return;
+      }
+      boolean acksAll = acks == Acks.ACKS_ALL || acks == Acks.ACKS_UNSPECIFIED;
+      int timeoutMs = request.getTimeoutMs() > 0 ? request.getTimeoutMs() : DEFAULT_TIMEOUT_MS;
+      // Phase 1: route and validate every partition's batches. A batch that breaks a rule of
+      // records.proto refuses the whole request, so nothing of it is written.
+      Partition[][] targets = new Partition[request.getTopicsCount()][];
+      ValidatedBatches[][] validated = new ValidatedBatches[request.getTopicsCount()][];
+      String refused = null;
       for (int t = 0; t < request.getTopicsCount(); t++) {
         TopicProduceData topic = request.getTopics(t);
+        targets[t] = new Partition[topic.getPartitionsCount()];
+        validated[t] = new ValidatedBatches[topic.getPartitionsCount()];
+        String badName = TopicNames.invalidReason(topic.getTopic());
         for (int p = 0; p < topic.getPartitionsCount(); p++) {
-          append(response, t, p, topic.getTopic(), topic.getPartitions(p), acksAll, timeoutMs);
+          PartitionProduceData data = topic.getPartitions(p);
+          if (badName != null) {
+            response.set(t, p, Errors.of(ErrorCode.INVALID_TOPIC, badName));
+            continue;
+          }
+          Partition partition = replicas.partition(topic.getTopic(), data.getPartition());
+          if (partition == null || !partition.isLeader()) {
+            response.set(t, p, Errors.notHere(replicas.image(), topic.getTopic(), data.getPartition(), nodeId));
+            continue;
+          }
+          if (data.getBatchesCount() == 0) {
+            response.set(t, p, Errors.of(ErrorCode.INVALID_REQUEST, "no batches for " + partition));
+            continue;
+          }
+          try {
+            validated[t][p] = partition.validate(data.getBatchesList());
+            targets[t][p] = partition;
+          } catch (LogException e) {
+            LOG.debug("produce to {} refused: {}", partition, e.getMessage());
+            response.set(t, p, Errors.of(e.code(), partition + " " + e.getMessage()));
+            if (refused == null) refused = partition + " " + e.getMessage() + " (" + e.code() + ")";
+          }
         }
       }
-      if (acks != Acks.ACKS_NONE) {
-        response.arrive();
+      // Phase 2: append.
+      for (int t = 0; t < targets.length; t++) {
+        for (int p = 0; p < targets[t].length; p++) {
+          if (targets[t][p] == null) continue;
+          if (refused != null) {
+            response.set(t, p, Errors.of(ErrorCode.INVALID_REQUEST,
+                "nothing of this request was written: " + refused));
+          } else {
+            append(response, t, p, targets[t][p], validated[t][p], acksAll, timeoutMs);
+          }
+        }
       }
+      response.arrive();
     }
 
-    private void append(PendingResponse response, int t, int p, String topic, PartitionProduceData data,
+    /** Why the request as a whole cannot be served (a field out of its range), or null. */
+    private String requestProblem(ProduceRequest request) {
+      if (request.getAcks() == Acks.UNRECOGNIZED) {
+        return "unknown acks value " + request.getAcksValue()
+            + " (expected 1 = ACKS_NONE, 2 = ACKS_LEADER, 3 = ACKS_ALL, or 0 for the default, all)";
+      }
+      if (request.getTimeoutMs() < 0) {
+        return "timeout_ms must be >= 0 (0 = the broker default), got " + request.getTimeoutMs();
+      }
+      return null;
+    }
+
+    private void append(PendingResponse response, int t, int p, Partition partition, ValidatedBatches batches,
         boolean acksAll, int timeoutMs) {
-      int index = data.getPartition();
-      Partition partition = replicas.partition(topic, index);
-      if (partition == null || !partition.isLeader()) {
-        response.set(t, p, Errors.notHere(replicas.image(), topic, index, nodeId));
-        return;
-      }
-      if (data.getBatchesCount() == 0) {
-        response.set(t, p, Errors.of(ErrorCode.INVALID_REQUEST, "no batches for " + partition));
-        return;
-      }
       AppendResult result;
       try {
-        result = partition.appendAsLeader(data.getBatchesList(), acksAll);
+        result = partition.appendAsLeader(batches, acksAll);
       } catch (LogException e) {
         LOG.debug("produce to {} rejected: {}", partition, e.getMessage());
         response.set(t, p, Errors.of(e.code(), e.getMessage()));
         return;
       } catch (PartitionException e) {
         response.set(t, p, e.code() == ErrorCode.NOT_LEADER
-            ? Errors.notHere(replicas.image(), topic, index, nodeId) : Errors.of(e.code(), e.getMessage()));
+            ? Errors.notHere(replicas.image(), partition.topic(), partition.index(), nodeId) : Errors.of(e.code(), e.getMessage()));
         return;
       } catch (RuntimeException e) {
         LOG.warn("produce to {} failed: {}", partition, e.toString());
@@ -213,15 +264,6 @@ public final class ProduceServiceImpl extends ProduceServiceGrpc.ProduceServiceI
       }
     }
 
-    private void fail(Status status) {
-      synchronized (this) {
-        if (done) return;
-        done = true;
-        pending.clear();
-      }
-      out.onError(status.asRuntimeException());
-    }
-
     @Override
     public void onError(Throwable t) {
       synchronized (this) {
@@ -259,6 +301,13 @@ public final class ProduceServiceImpl extends ProduceServiceGrpc.ProduceServiceI
 
       void set(int t, int p, Error error) {
         set(t, p, error(t, p, error));
+      }
+
+      /** Answers every partition of the request with {@code error}. */
+      void setAll(Error error) {
+        for (int t = 0; t < results.length; t++) {
+          for (int p = 0; p < results[t].length; p++) set(t, p, error);
+        }
       }
 
       PartitionProduceResult error(int t, int p, Error error) {

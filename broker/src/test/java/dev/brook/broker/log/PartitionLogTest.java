@@ -10,8 +10,11 @@ import static dev.brook.broker.log.TestBatches.tagOf;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.google.protobuf.ByteString;
 import dev.brook.proto.v1.ErrorCode;
+import dev.brook.proto.v1.Record;
 import dev.brook.proto.v1.RecordBatch;
+import dev.brook.proto.v1.RecordList;
 import dev.brook.protocol.StoredBatch;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -170,6 +173,27 @@ class PartitionLogTest {
       assertThat(got.get(0).getBaseOffset()).as("seed %d offset %d", seed, offset).isEqualTo(range[0]);
       assertThat(tagOf(got.get(0))).isEqualTo("b" + batchIndex);
     }
+  }
+
+  @Test
+  void offsetForTimestampFindsTheFirstRecordInsideABatch() throws Exception {
+    open(config());
+    log.append(List.of(batch("a", 2, 900)), 0);
+    // One batch whose records are at 1000, 1005, 1010 and 1003 (a producer's clock may step back).
+    RecordList.Builder list = RecordList.newBuilder();
+    long[] ts = {1000, 1005, 1010, 1003};
+    for (int i = 0; i < ts.length; i++) {
+      list.addRecords(Record.newBuilder().setOffsetDelta(i).setTimestampDelta(ts[i] - 1000)
+          .setValue(ByteString.copyFromUtf8("r" + i)));
+    }
+    RecordBatch.Builder b = RecordBatch.newBuilder().setRecordCount(4).setBaseTimestamp(1000).setMaxTimestamp(1010)
+        .setProducerId(-1).setProducerEpoch(-1).setBaseSequence(-1).setRecords(list.build().toByteString());
+    log.append(List.of(b.setCrc(StoredBatch.computeCrc(b.build())).build()), 0);
+
+    assertThat(log.offsetForTimestamp(1000)).isEqualTo(new OffsetAndTimestamp(2, 1000));
+    assertThat(log.offsetForTimestamp(1001)).isEqualTo(new OffsetAndTimestamp(3, 1005));
+    assertThat(log.offsetForTimestamp(1006)).isEqualTo(new OffsetAndTimestamp(4, 1010));
+    assertThat(log.offsetForTimestamp(1011)).isNull();
   }
 
   @Test
