@@ -161,7 +161,7 @@ final class PartitionChanges {
     Set<Integer> unique = new HashSet<>(isr);
     if (unique.size() != isr.size()) return reject(ErrorCode.INVALID_REQUEST, "the new ISR " + isr + " has duplicates", p);
     if (!unique.contains(req.leaderId())) {
-      return reject(ErrorCode.INVALID_REQUEST, "the new ISR " + isr + " must contain the leader " + req.leaderId(), p);
+      return checkResign(image, t, p, req, isr);
     }
     for (int r : isr) {
       if (!p.replicas().contains(r)) {
@@ -181,6 +181,26 @@ final class PartitionChanges {
     }
     if (unique.equals(new HashSet<>(p.isr()))) return new AlterCheck(ErrorCode.NONE, "", p, null);
     return new AlterCheck(ErrorCode.NONE, "", p, change(t, p, p.leaderId(), isr));
+  }
+
+  /**
+   * A leader that leaves the ISR it proposes resigns: its copy of the log cannot be trusted (a
+   * corrupt batch was found in it), so another in-sync replica must lead. Only removals are
+   * allowed in the same change, and some remaining member must be active; that member (the first
+   * in replica order) becomes leader in a new leader epoch.
+   */
+  private static AlterCheck checkResign(MetadataImage image, TopicImage t, PartitionImage p, AlterPartitionRequest req,
+      List<Integer> isr) {
+    if (isr.isEmpty() || !p.isr().containsAll(isr)) {
+      return reject(ErrorCode.INVALID_REQUEST, "a leader that leaves the ISR may only remove members: " + isr
+          + " is not a non-empty subset of " + p.isr(), p);
+    }
+    int successor = firstOf(p.replicas(), r -> isr.contains(r) && isActive(image, r));
+    if (successor < 0) {
+      return reject(ErrorCode.INELIGIBLE_REPLICA, "no active member of " + isr + " can take over "
+          + req.topic() + "-" + req.partition() + " from broker " + req.leaderId(), p);
+    }
+    return new AlterCheck(ErrorCode.NONE, "", p, change(t, p, successor, isr));
   }
 
   private static AlterCheck reject(ErrorCode code, String message, PartitionImage current) {

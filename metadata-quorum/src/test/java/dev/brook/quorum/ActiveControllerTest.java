@@ -378,7 +378,9 @@ class ActiveControllerTest {
         .isEqualTo(ErrorCode.NOT_LEADER_VALUE);
     assertThat(alter("t", 0, 1, p.leaderEpoch(), p.partitionEpoch() + 1, List.of(1, 2)).getErrorCode())
         .isEqualTo(ErrorCode.INVALID_UPDATE_VERSION_VALUE);
-    assertThat(alter("t", 0, 1, p.leaderEpoch(), p.partitionEpoch(), List.of(2, 3)).getErrorCode())
+    assertThat(alter("t", 0, 1, p.leaderEpoch(), p.partitionEpoch(), List.of(2, 4)).getErrorCode())
+        .isEqualTo(ErrorCode.INVALID_REQUEST_VALUE);
+    assertThat(alter("t", 0, 1, p.leaderEpoch(), p.partitionEpoch(), List.of()).getErrorCode())
         .isEqualTo(ErrorCode.INVALID_REQUEST_VALUE);
     assertThat(alter("t", 0, 1, p.leaderEpoch(), p.partitionEpoch(), List.of(1, 4)).getErrorCode())
         .isEqualTo(ErrorCode.INELIGIBLE_REPLICA_VALUE);
@@ -403,6 +405,33 @@ class ActiveControllerTest {
     PartitionImage q = partition("t", 0);
     assertThat(alter("t", 0, 1, q.leaderEpoch(), q.partitionEpoch(), List.of(1, 2, 3)).getErrorCode())
         .isEqualTo(ErrorCode.INELIGIBLE_REPLICA_VALUE);
+  }
+
+  @Test
+  void aLeaderThatLeavesTheIsrResignsToTheNextActiveInSyncReplica() throws Exception {
+    createTopic("t", List.of(List.of(1, 2, 3)));
+    createTopic("u", List.of(List.of(1, 2)));
+    PartitionImage p;
+    // 2 is fenced: 3 must take over even though 2 comes first in replica order.
+    now += SESSION_MS + 1;
+    heartbeatAll(1, 3);
+    step();
+    p = partition("t", 0);
+    assertThat(p.isr()).containsExactly(1, 3);
+    AlterPartitionReply r = alter("t", 0, 1, p.leaderEpoch(), p.partitionEpoch(), List.of(3));
+    assertThat(r.getErrorCode()).isZero();
+    PartitionImage after = partition("t", 0);
+    assertThat(after.leaderId()).isEqualTo(3);
+    assertThat(after.isr()).containsExactly(3);
+    assertThat(after.leaderEpoch()).isEqualTo(p.leaderEpoch() + 1);
+    assertThat(after.partitionEpoch()).isEqualTo(p.partitionEpoch() + 1);
+
+    // Nobody active left to take over: refused, nothing changes.
+    PartitionImage u = partition("u", 0);
+    assertThat(u.isr()).containsExactly(1);
+    assertThat(alter("u", 0, 1, u.leaderEpoch(), u.partitionEpoch(), List.of(2)).getErrorCode())
+        .isEqualTo(ErrorCode.INVALID_REQUEST_VALUE);
+    assertThat(partition("u", 0)).isEqualTo(u);
   }
 
   @Test

@@ -10,7 +10,18 @@ import java.io.IOException;
 final class FrameFormatException extends IOException {
   private static final long serialVersionUID = 1L;
 
+  /** The file position of the bad frame, or -1 when unknown. */
+  final long position;
+  /** The offset the bad frame should start at, or -1 when unknown. */
+  final long offset;
+
   FrameFormatException(String message) {
+    this(message, -1, -1);
+  }
+
+  FrameFormatException(String message, long position, long offset) {
     super(message);
+    this.position = position;
+    this.offset = offset;
   }
 }

@@ -394,11 +394,21 @@ final class LogSegment {
     readFully(readChannel(), bytes, start);
     ByteBuffer view = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
     int taken = 0;
+    long expected = firstBase;
     while (taken < length) {
       int frame = StoredBatch.frameSizeAt(view, taken, length);
       if (frame == -1) break;
-      if (frame < 0) throw new FrameFormatException("not a frame at position " + (start + taken));
+      // Every frame served is checked (structure, CRC, contiguous offsets): a batch damaged on
+      // disk after it was written must never reach a consumer or a follower as if it were good.
+      String problem = frame < 0 ? "not a frame"
+          : !StoredBatch.isValid(view, taken, frame) ? "CRC or header mismatch"
+          : taken > 0 && StoredBatch.baseOffset(view, taken) != expected ? "offsets not contiguous" : null;
+      if (problem != null) {
+        if (taken == 0) throw new FrameFormatException(problem, start, expected);
+        break; // serve the good frames before it; the next read starts at the bad one
+      }
       if (StoredBatch.lastOffset(view, taken) >= limitOffset) break;
+      expected = StoredBatch.lastOffset(view, taken) + 1;
       taken += frame;
     }
     if (taken < firstSize || StoredBatch.baseOffset(view, 0) != firstBase) {

@@ -431,9 +431,14 @@ public final class PartitionLog implements Closeable {
    * progresses) and never a batch whose last offset is at or beyond {@code maxOffsetExclusive}
    * (the high watermark). Thread-safe and lock-free with respect to the writer.
    *
+   * <p>Every frame returned passed its CRC and structure check on the way out. A damaged frame
+   * ends the result before it; when the first frame is damaged the read fails with
+   * {@link CorruptLogException} naming its offset and place.
+   *
    * @throws LogException OFFSET_OUT_OF_RANGE when {@code fetchOffset} is outside
    *     [logStartOffset, logEndOffset]; INVALID_REQUEST for a negative {@code maxBytes};
-   *     STORAGE_ERROR when the file cannot be read
+   *     CORRUPT_RECORD ({@link CorruptLogException}) for a damaged batch; STORAGE_ERROR when the
+   *     file cannot be read
    */
   public ReadResult read(long fetchOffset, int maxBytes, long maxOffsetExclusive) throws LogException {
     if (maxBytes < 0) throw new LogException(ErrorCode.INVALID_REQUEST, "max bytes must be >= 0, got " + maxBytes);
@@ -466,6 +471,11 @@ public final class PartitionLog implements Closeable {
       } catch (IOException | RuntimeException e) {
         lastFailure = e;
         boolean raced = generation != truncations || (segment != null && segment.isClosed()) || closed;
+        if (!raced && e instanceof FrameFormatException bad && segment != null) {
+          // Not a race with a truncation or deletion: the bytes on disk are damaged.
+          throw new CorruptLogException(bad.offset >= 0 ? bad.offset : fetchOffset, segment.logFile(),
+              bad.position, bad.getMessage());
+        }
         if (!raced && !(e instanceof java.nio.channels.ClosedChannelException)) break;
       }
     }

@@ -31,8 +31,11 @@ import java.util.Set;
  *       its broker is registered, unfenced and not shutting down, and it fetched with its current
  *       broker epoch (KIP-903: a restarted broker that lost unflushed data cannot slip back in
  *       on an old registration). It leaves the ISR when it has not been caught up to the leader's
- *       log end for {@code replicaLagTimeMaxMs}, or its broker is fenced, shutting down or gone.
- *       The leader itself never leaves.
+ *       log end for {@code replicaLagTimeMaxMs}, or its broker is fenced, shutting down or gone,
+ *       and at once when it fetches from below the high watermark (its log lost records that were
+ *       committed: an unclean recovery or a repair truncated it, so it must not be elected before
+ *       it has them again). The leader leaves only by resigning ({@link #proposeResign}), when
+ *       its own copy of the log is corrupt and another eligible member can take over.
  * </ul>
  *
  * <p>Threading: every method is synchronized; fetch handlers, producers, the ISR maintenance task
@@ -200,7 +203,46 @@ final class LeaderReplicaState {
     f.lastFetchLeaderLogEndOffset = leaderLogEndOffset;
     f.lastFetchTimeMs = nowMs;
     long hw = maybeAdvanceHighWatermark(leaderLogEndOffset);
+    if (isr.contains(replicaId) && fetchOffset < highWatermark) {
+      return new FetchOutcome(hw, removeAtOnce(replicaId, nowMs));
+    }
     return new FetchOutcome(hw, maybeExpand(replicaId, f, nowMs));
+  }
+
+  /** Proposes the ISR without {@code replicaId}, which lost committed records. */
+  private IsrChange removeAtOnce(int replicaId, long nowMs) {
+    if (pending != null || blocked || nowMs < noProposalsBeforeMs) return null;
+    List<Integer> next = new ArrayList<>(isr);
+    next.remove(Integer.valueOf(replicaId));
+    pending = new IsrChange(leaderEpoch, partitionEpoch, List.copyOf(next));
+    return pending;
+  }
+
+  /**
+   * Proposes the ISR without this leader, so that the quorum moves leadership to another eligible
+   * member: this replica's log is corrupt. Null when no other member is eligible (then nobody can
+   * take over and this replica keeps leading what it can serve), a change is in flight, or
+   * proposals wait; the caller retries periodically.
+   */
+  synchronized IsrChange proposeResign(long nowMs) {
+    if (pending != null || blocked || nowMs < noProposalsBeforeMs) return null;
+    List<Integer> next = new ArrayList<>();
+    for (int r : isr) {
+      BrokerStatus b = brokers.get(r);
+      if (r != localId && b != null && b.eligible()) next.add(r);
+    }
+    if (next.isEmpty()) return null;
+    pending = new IsrChange(leaderEpoch, partitionEpoch, List.copyOf(next));
+    return pending;
+  }
+
+  /** Whether another ISR member could take over from this leader now. */
+  synchronized boolean hasEligibleSuccessor() {
+    for (int r : isr) {
+      BrokerStatus b = brokers.get(r);
+      if (r != localId && b != null && b.eligible()) return true;
+    }
+    return false;
   }
 
   private IsrChange maybeExpand(int replicaId, Follower f, long nowMs) {

@@ -2,6 +2,7 @@ package dev.brook.broker.replica;
 
 import com.google.protobuf.ByteString;
 import dev.brook.broker.log.AppendResult;
+import dev.brook.broker.log.CorruptLogException;
 import dev.brook.broker.log.EpochEndOffset;
 import dev.brook.broker.log.LogConfig;
 import dev.brook.broker.log.LogException;
@@ -64,6 +65,11 @@ public final class Partition {
   private volatile long checkpointed;
   /** The leader epoch this replica leads in, -1 when it does not lead. Written under appendLock. */
   private volatile int ledEpoch = -1;
+  /**
+   * The first offset whose stored batch was found corrupt in this replica's log, or -1. Written
+   * under appendLock; cleared when the log has been cut there to be re-fetched from a leader.
+   */
+  private volatile long corruptFrom = -1;
 
   /** A topic's effective configuration, and what the partition derives from it. */
   record TopicSettings(Map<String, String> effective, LogConfig logConfig, int minInsyncReplicas) {
@@ -184,9 +190,88 @@ public final class Partition {
     if (moved) highWatermarkWaiters.fire();
   }
 
-  /** Reads committed data (below the high watermark), see {@link PartitionLog#read}. */
+  /**
+   * Reads committed data (below the high watermark), see {@link PartitionLog#read}. A corrupt
+   * batch at {@code fetchOffset} is reported ({@link #onCorruption}) and answered
+   * LEADER_NOT_AVAILABLE while another in-sync replica takes over, or CORRUPT_RECORD (naming the
+   * partition and offset) when none can.
+   */
   public ReadResult read(long fetchOffset, int maxBytes) throws LogException {
-    return log.read(fetchOffset, maxBytes, highWatermark);
+    try {
+      return log.read(fetchOffset, maxBytes, highWatermark);
+    } catch (CorruptLogException e) {
+      throw onCorruption(e);
+    }
+  }
+
+  /**
+   * This replica's log holds a corrupt batch: remember where (the first such offset), log it
+   * once, and act. As leader with another eligible in-sync replica: resign, so the quorum moves
+   * leadership there; this replica then cuts its log at the corrupt batch and re-fetches
+   * everything from there (see {@link #applyRole}). As follower: cut and re-fetch at once. With
+   * nobody to take over: keep serving what is before the corrupt batch and refuse the rest with
+   * CORRUPT_RECORD until an operator repairs it. Returns the error for the reader who found it.
+   */
+  LogException onCorruption(CorruptLogException e) {
+    boolean canHandOver;
+    synchronized (appendLock) {
+      boolean known = corruptFrom >= 0 && corruptFrom <= e.offset();
+      if (!known) corruptFrom = e.offset();
+      boolean leading = ledEpoch >= 0 && isLeader();
+      canHandOver = leading && leaderState.hasEligibleSuccessor();
+      if (!known) {
+        String action = !leading ? "cutting the log there and re-fetching it from the leader"
+            : canHandOver ? "handing leadership to an in-sync replica, then re-fetching from offset " + e.offset()
+            : "no in-sync replica can take over: reads from offset " + e.offset()
+                + " fail with CORRUPT_RECORD until the log is repaired (see docs/operations.md)";
+        LOG.error("{} on broker {}: {}; replica marked corrupt, {}", this, localNodeId, e.getMessage(), action);
+      }
+      if (!leading && state.leaderId() >= 0) repairAsFollowerLocked();
+    }
+    if (canHandOver) {
+      maybeResign();
+      return new LogException(ErrorCode.LEADER_NOT_AVAILABLE, this + ": the replica on broker " + localNodeId
+          + " is corrupt at offset " + e.offset() + " and hands leadership to an in-sync replica; retry");
+    }
+    return new LogException(ErrorCode.CORRUPT_RECORD, this + " on broker " + localNodeId + ": " + e.getMessage()
+        + "; no in-sync replica holds a good copy, records before offset " + e.offset() + " are readable");
+  }
+
+  /** The first offset found corrupt in this replica's log and not repaired yet, or -1. */
+  public long corruptFrom() {
+    return corruptFrom;
+  }
+
+  /** Leader with a corrupt log: asks the quorum to move leadership to another in-sync replica. */
+  private void maybeResign() {
+    if (ledEpoch < 0 || !isLeader() || corruptFrom < 0) return;
+    LeaderReplicaState.IsrChange change = leaderState.proposeResign(context.nowMs());
+    if (change != null) {
+      LOG.info("{}: resigning leadership (corrupt log from offset {}): proposing ISR {} -> {}", this, corruptFrom,
+          leaderState.isr(), change.newIsr());
+      sendIsrChange(change);
+    }
+  }
+
+  /**
+   * Not leading and the log is corrupt: cut it at the corrupt batch so that the replica fetcher
+   * copies everything from there again from the leader. Under appendLock. Records after the
+   * corrupt batch are dropped here too: the log must stay contiguous, and the leader has them.
+   */
+  private void repairAsFollowerLocked() {
+    long from = corruptFrom;
+    if (from < 0) return;
+    try {
+      log.truncateTo(from);
+      synchronized (this) {
+        highWatermark = Math.min(highWatermark, log.logEndOffset());
+      }
+      corruptFrom = -1;
+      LOG.info("{}: repairing: log cut at offset {} (the corrupt batch), re-fetching from the leader", this,
+          log.logEndOffset());
+    } catch (IOException | RuntimeException ex) {
+      LOG.error("{}: could not cut the corrupt log at offset {}: {}", this, from, ex.toString());
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -220,7 +305,12 @@ public final class Partition {
     }
     EpochEndOffset diverging = divergence(log, fetchOffset, lastFetchedEpoch);
     if (diverging != null) return new FollowerRead(null, diverging, highWatermark, epoch);
-    ReadResult read = log.read(fetchOffset, maxBytes, Long.MAX_VALUE);
+    ReadResult read;
+    try {
+      read = log.read(fetchOffset, maxBytes, Long.MAX_VALUE);
+    } catch (CorruptLogException e) {
+      throw onCorruption(e);
+    }
     LeaderReplicaState.FetchOutcome outcome;
     synchronized (appendLock) {
       // The position counts only for the leadership it was fetched under: a role change in
@@ -253,6 +343,10 @@ public final class Partition {
   /** Leader only: proposes removing lagging or ineligible followers from the ISR. Called periodically. */
   void maybeShrinkIsr() {
     if (ledEpoch < 0 || !isLeader()) return;
+    if (corruptFrom >= 0) {
+      maybeResign(); // retried until the quorum moves leadership away
+      return;
+    }
     LeaderReplicaState.IsrChange change = leaderState.maybeShrink(context.nowMs());
     if (change != null) {
       LOG.info("{}: proposing ISR {} -> {} (followers lagging or unavailable)", this, leaderState.isr(), change.newIsr());
@@ -410,6 +504,7 @@ public final class Partition {
     if (s.leaderId() != localNodeId) {
       if (ledEpoch >= 0) LOG.info("{}: no longer leader (leader {} in epoch {})", this, s.leaderId(), s.leaderEpoch());
       ledEpoch = -1;
+      if (s.leaderId() >= 0) repairAsFollowerLocked();
       return;
     }
     if (ledEpoch != s.leaderEpoch()) {

@@ -54,6 +54,37 @@ class LeaderReplicaStateTest {
   }
 
   @Test
+  void anIsrMemberFetchingBelowTheHighWatermarkLostCommittedRecordsAndLeavesAtOnce() {
+    lead(List.of(1, 2, 3), 0, 0);
+    fetch(2, 100, 100);
+    fetch(3, 100, 100);
+    assertThat(state.highWatermark()).isEqualTo(100);
+    // 3 comes back with a log cut at 40 (an unclean recovery or a repair): no waiting for the lag time.
+    IsrChange change = fetch(3, 40, 100).isrChange();
+    assertThat(change).isNotNull();
+    assertThat(change.newIsr()).containsExactly(1, 2);
+    // A follower outside the ISR catching up from below is normal.
+    state.onAlterPartitionResult(change, AlterResult.APPLIED, 11, List.of(1, 2), now);
+    assertThat(fetch(3, 50, 100).isrChange()).isNull();
+  }
+
+  @Test
+  void aCorruptLeaderResignsToAnEligibleMemberOrStays() {
+    lead(List.of(1, 2, 3), 0, 0);
+    brokers.put(2, new BrokerStatus(12, true, false)); // fenced
+    state.onImage(10, List.of(1, 2, 3), List.of(1, 2, 3), brokers, now);
+    assertThat(state.hasEligibleSuccessor()).isTrue();
+    IsrChange resign = state.proposeResign(now);
+    assertThat(resign.newIsr()).containsExactly(3);
+    assertThat(state.proposeResign(now)).as("one change in flight").isNull();
+
+    state = new LeaderReplicaState(1, LAG_MS);
+    lead(List.of(1), 0, 0);
+    assertThat(state.hasEligibleSuccessor()).isFalse();
+    assertThat(state.proposeResign(now)).isNull();
+  }
+
+  @Test
   void aLeaderAloneInTheIsrAdvancesOnItsOwnAppends() {
     lead(List.of(1), 0, 0);
     assertThat(state.maybeAdvanceHighWatermark(7)).isEqualTo(7);
@@ -104,7 +135,7 @@ class LeaderReplicaStateTest {
     for (int i = 13; i <= 25; i++) {
       now += 1000;
       fetch(2, 100L * i, 100L * i);
-      fetch(3, 50, 100L * i); // stuck
+      fetch(3, 1100, 100L * i); // stuck where it got to
     }
     assertThat(state.maybeShrink(now)).isEqualTo(new IsrChange(5, 10, List.of(1, 2)));
   }
