@@ -76,8 +76,13 @@ public final class PartitionLog implements Closeable {
   private volatile long logEndOffset;
   private volatile int truncations;
   private volatile boolean closed;
+  private final long recoveryCutAt;
 
   // Writer state, guarded by writeLock.
+  /** Everything below this offset is fsynced: every rolled segment, and the active one up to its last flush. */
+  private long flushedOffset;
+  /** The offset last written to the {@link RecoveryPoint} file (never above what is durable). */
+  private long persistedRecoveryPoint;
   private LogSegment active;
   private final ByteBuffer prefix = ByteBuffer.allocateDirect(LogSegment.MAX_PREFIX_SIZE);
   private long unflushedRecords;
@@ -85,8 +90,9 @@ public final class PartitionLog implements Closeable {
   private boolean failed;
 
   private PartitionLog(Path dir, LogConfig config, LongSupplier clockMs, List<LogSegment> recovered,
-      LeaderEpochHistory epochs) {
+      LeaderEpochHistory epochs, long recoveryCutAt) {
     this.dir = dir;
+    this.recoveryCutAt = recoveryCutAt;
     this.epochs = epochs;
     this.config = config;
     this.clockMs = clockMs;
@@ -94,15 +100,33 @@ public final class PartitionLog implements Closeable {
     this.active = recovered.get(recovered.size() - 1);
     this.logStartOffset = recovered.get(0).baseOffset;
     this.logEndOffset = active.endOffset();
+    this.flushedOffset = active.baseOffset;
+    this.persistedRecoveryPoint = Math.min(RecoveryPoint.read(dir), logEndOffset);
+  }
+
+  /**
+   * Opens the log of a partition that has no other replica, see
+   * {@link #open(Path, LogConfig, LongSupplier, boolean)}.
+   */
+  public static PartitionLog open(Path dir, LogConfig config, LongSupplier clockMs) throws IOException {
+    return open(dir, config, clockMs, false);
   }
 
   /**
    * Opens the log in {@code dir}, creating it when empty and recovering it otherwise (see
    * {@link SegmentRecovery}). {@code clockMs} is the broker clock, used for append times,
    * segment.ms, flush.ms and retention.ms.
+   *
+   * @param replicated whether other replicas of the partition exist: then damage found on disk
+   *     is set aside and the log cut before it ({@link #recoveryCutAt()}), to be fetched again
+   *     from the leader; otherwise the open fails with {@link DamagedLogException} and nothing
+   *     on disk is changed
    */
-  public static PartitionLog open(Path dir, LogConfig config, LongSupplier clockMs) throws IOException {
-    List<LogSegment> recovered = SegmentRecovery.recover(dir, config);
+  public static PartitionLog open(Path dir, LogConfig config, LongSupplier clockMs, boolean replicated)
+      throws IOException {
+    SegmentRecovery.Recovered result = SegmentRecovery.recover(dir, config,
+        replicated ? SegmentRecovery.OnDamage.SET_ASIDE_AND_CUT : SegmentRecovery.OnDamage.REFUSE);
+    List<LogSegment> recovered = result.segments();
     LeaderEpochHistory epochs;
     try {
       recovered.get(recovered.size() - 1).openForAppend();
@@ -117,7 +141,17 @@ public final class PartitionLog implements Closeable {
       }
       throw e;
     }
-    return new PartitionLog(dir, config, clockMs, recovered, epochs);
+    PartitionLog log = new PartitionLog(dir, config, clockMs, recovered, epochs, result.cutAt());
+    if (result.cutAt() >= 0) RecoveryPoint.write(dir, Math.min(RecoveryPoint.read(dir), log.logEndOffset()));
+    return log;
+  }
+
+  /**
+   * Where recovery cut this log because its data was damaged on disk (the replica must copy
+   * everything from there again from its leader before it may be trusted), or -1.
+   */
+  public long recoveryCutAt() {
+    return recoveryCutAt;
   }
 
   /**
@@ -378,6 +412,10 @@ public final class PartitionLog implements Closeable {
     syncDirectory();
     unflushedRecords = 0;
     oldestUnflushedMs = -1;
+    // The rolled segment is fsynced: a crash can only tear what comes after it. Recorded now, so
+    // recovery never mistakes damage in a closed segment for a torn write.
+    flushedOffset = baseOffset;
+    persistRecoveryPoint();
     LOG.debug("Log {}: rolled segment {} at offset {}", dir, old, baseOffset);
   }
 
@@ -401,6 +439,7 @@ public final class PartitionLog implements Closeable {
       first.truncateFiles(position, cfg.indexIntervalBytes());
       first.publish();
       epochs.truncateFromEnd(endOffset + 1);
+      lowerRecoveryPoint(endOffset);
     } catch (IOException | RuntimeException e) {
       failed = true;
       LOG.error("Log {}: could not undo a failed append ({}); appends are refused until the log is reopened", dir, e.toString());
@@ -551,8 +590,30 @@ public final class PartitionLog implements Closeable {
   /** fsyncs the active segment and forgets what was unflushed. Under writeLock. */
   private void flushActive() throws IOException {
     active.flush();
+    flushedOffset = active.endOffset();
     unflushedRecords = 0;
     oldestUnflushedMs = -1;
+  }
+
+  /**
+   * Writes the recovery point when the flushed offset moved past the recorded one. Under
+   * writeLock. Called on roll and by the periodic and explicit flushes, not on every fsync of
+   * the append path: a recorded value lower than the truth only makes recovery check more.
+   */
+  private void persistRecoveryPoint() throws IOException {
+    if (flushedOffset > persistedRecoveryPoint) {
+      RecoveryPoint.write(dir, flushedOffset);
+      persistedRecoveryPoint = flushedOffset;
+    }
+  }
+
+  /** After a truncation to {@code newEnd}: the recovery point may not stay above what is in the log. */
+  private void lowerRecoveryPoint(long newEnd) throws IOException {
+    flushedOffset = Math.min(flushedOffset, newEnd);
+    if (persistedRecoveryPoint > newEnd) {
+      RecoveryPoint.write(dir, newEnd);
+      persistedRecoveryPoint = newEnd;
+    }
   }
 
   /** fsyncs the log up to its end (segments that were rolled are already synced). */
@@ -561,6 +622,7 @@ public final class PartitionLog implements Closeable {
     try {
       if (closed) return;
       flushActive();
+      persistRecoveryPoint();
     } finally {
       writeLock.unlock();
     }
@@ -575,9 +637,12 @@ public final class PartitionLog implements Closeable {
   public boolean flushIfDue() throws IOException {
     writeLock.lock();
     try {
-      if (closed || failed || oldestUnflushedMs < 0) return false;
+      if (closed || failed) return false;
+      persistRecoveryPoint(); // what the append path's flushes covered
+      if (oldestUnflushedMs < 0) return false;
       if (clockMs.getAsLong() - oldestUnflushedMs < config.flushMs()) return false;
       flushActive();
+      persistRecoveryPoint();
       return true;
     } finally {
       writeLock.unlock();
@@ -682,6 +747,7 @@ public final class PartitionLog implements Closeable {
       keep.truncateFiles(position, cfg.indexIntervalBytes());
       keep.publish();
       epochs.truncateFromEnd(newEnd);
+      lowerRecoveryPoint(newEnd);
       unflushedRecords = 0;
       oldestUnflushedMs = -1;
       LOG.info("Log {}: truncated to offset {} (was {}), dropping {} later segment(s)", dir, newEnd, oldEnd, dropped.size());
@@ -723,6 +789,10 @@ public final class PartitionLog implements Closeable {
     segments.put(offset, created);
     active = created;
     epochs.truncateFromEnd(Long.MIN_VALUE);
+    // A fresh, empty log at offset: nothing of it can be torn, but nothing before it exists either.
+    flushedOffset = offset;
+    RecoveryPoint.write(dir, offset);
+    persistedRecoveryPoint = offset;
     unflushedRecords = 0;
     oldestUnflushedMs = -1;
     LOG.info("Log {}: truncated fully; restarts at offset {}", dir, offset);

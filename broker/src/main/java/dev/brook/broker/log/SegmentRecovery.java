@@ -17,89 +17,166 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Opens the segments of a partition directory and brings them to a consistent state, the way
- * Kafka's {@code LogSegment.recover} does.
+ * Kafka's {@code LogSegment.recover} does, but without ever deleting data it cannot prove was
+ * never durable.
  *
  * <ul>
- *   <li>The last segment, and every segment after a shutdown that did not write the
- *       {@value #CLEAN_SHUTDOWN_FILE} marker, is scanned frame by frame: each frame must be whole,
- *       well formed, CRC-valid and continue the offsets of the one before. At the first frame that
- *       is not, the file is cut there, later segments are deleted, and one WARN line says what was
- *       dropped. Indexes of scanned segments are rebuilt from the scan.
- *   <li>Other segments keep their index files when they load and look consistent; otherwise they
- *       are scanned (and rebuilt) too.
+ *   <li><b>What is trusted.</b> After a clean shutdown (the {@value #CLEAN_SHUTDOWN_FILE} marker)
+ *       every closed segment; after a crash, the closed segments that end at or below the
+ *       {@link RecoveryPoint} (everything there was fsynced). Their index files are loaded; a
+ *       segment whose indexes do not fit its file is scanned instead.
+ *   <li><b>What is scanned</b> frame by frame (whole, well formed, CRC-valid, offsets continuing
+ *       the frame before): the last segment, and every segment that is not trusted. Indexes of
+ *       scanned segments are rebuilt from the scan.
+ *   <li><b>A torn tail</b> is a problem in the last segment, after a crash, at or beyond the
+ *       recovery point: the batches a crash can have torn. The file is cut there (one WARN line
+ *       says how much); those batches were never fsynced, and replicas or producers' retries
+ *       cover them as their acks level promised.
+ *   <li><b>Damage</b> is any other problem: a bad batch in a closed segment or below the recovery
+ *       point, or a segment that does not continue the one before. Those bytes were durable, so
+ *       they were changed on disk. With {@link OnDamage#SET_ASIDE_AND_CUT} (the partition has
+ *       other replicas) the damaged segment is copied aside ({@code .corrupt-<time>}), cut before
+ *       the bad batch, and every later segment is renamed aside ({@code .detached-<time>}): the
+ *       log ends at the last good batch and the replica fetcher copies the rest from the leader.
+ *       With {@link OnDamage#REFUSE} (no other replica) nothing is changed and the open fails with
+ *       a {@link DamagedLogException} that says what was found and what the repair command would
+ *       set aside ({@link LogRepair}).
  * </ul>
  *
  * <p>Single-threaded: runs inside {@link PartitionLog#open} before the log is visible to anyone.
- * A full scan after an unclean shutdown reads every segment; a recovery-point checkpoint (as
- * Kafka keeps) would bound that to the segments written since the last flush.
  */
 final class SegmentRecovery {
   private static final Logger LOG = LoggerFactory.getLogger(SegmentRecovery.class);
   static final String CLEAN_SHUTDOWN_FILE = ".clean-shutdown";
+  static final String CORRUPT_SUFFIX = ".corrupt-";
+  static final String DETACHED_SUFFIX = ".detached-";
   private static final int SCAN_BUFFER_BYTES = 1 << 20;
+
+  /** What to do with damage (see the class comment). */
+  enum OnDamage { SET_ASIDE_AND_CUT, REFUSE }
 
   /** What a scan found: the valid prefix of the file and the writer state at its end. */
   record ScanResult(long validBytes, long endOffset, long maxTimestamp, int relOffsetOfMaxTimestamp,
       long firstBatchMaxTimestamp, long bytesSinceIndexEntry, String problem) {}
 
+  /** The recovered segments, and the offset where damage cut the log (-1 when it did not). */
+  record Recovered(List<LogSegment> segments, long cutAt) {}
+
   private SegmentRecovery() {}
 
   /** Opens (or creates) the log in {@code dir}; returns its segments by base offset, at least one. */
-  static List<LogSegment> recover(Path dir, LogConfig config) throws IOException {
+  static Recovered recover(Path dir, LogConfig config, OnDamage onDamage) throws IOException {
     Files.createDirectories(dir);
     boolean clean = Files.deleteIfExists(dir.resolve(CLEAN_SHUTDOWN_FILE));
+    long recoveryPoint = RecoveryPoint.read(dir);
     List<Long> bases = listSegments(dir);
-    if (bases.isEmpty()) return new ArrayList<>(List.of(LogSegment.create(dir, 0)));
+    if (bases.isEmpty()) return new Recovered(new ArrayList<>(List.of(LogSegment.create(dir, 0))), -1);
 
     List<LogSegment> segments = new ArrayList<>();
     List<Boolean> scanned = new ArrayList<>();
-    long expectedBase = -1;
-    for (int i = 0; i < bases.size(); i++) {
-      long base = bases.get(i);
-      if (expectedBase >= 0 && base != expectedBase) {
-        long dropped = deleteSegments(dir, bases.subList(i, bases.size()));
-        LOG.warn("Log {}: segment {} does not continue at offset {}; deleted {} bytes in {} segment(s) from offset {}",
-            dir, LogSegment.fileName(base), expectedBase, dropped, bases.size() - i, base);
-        break;
-      }
-      LogSegment segment = LogSegment.openExisting(dir, base);
-      boolean last = i == bases.size() - 1;
-      if (clean && !last && loadIndexes(segment)) {
-        segments.add(segment);
-        scanned.add(false);
-        expectedBase = -1;
-        continue;
-      }
-      long fileSize = segment.size();
-      ScanResult scan = scanAndRebuild(segment, config.indexIntervalBytes());
-      if (scan.problem() != null) {
-        try (FileChannel ch = FileChannel.open(segment.logFile(), StandardOpenOption.WRITE)) {
-          ch.truncate(scan.validBytes());
-          ch.force(true);
+    long cutAt = -1;
+    try {
+      long expectedBase = -1;
+      for (int i = 0; i < bases.size(); i++) {
+        long base = bases.get(i);
+        if (expectedBase >= 0 && base != expectedBase) {
+          String problem = "segment " + LogSegment.fileName(base) + " does not continue at offset " + expectedBase;
+          damaged(dir, onDamage, expectedBase, base, 0, problem, recoveryPoint, bases.subList(i, bases.size()), false);
+          cutAt = expectedBase;
+          break;
         }
-        long dropped = deleteSegments(dir, bases.subList(i + 1, bases.size()));
-        LOG.warn("Log {}: {} in segment {} at offset {} (position {}); truncated {} bytes there{}",
-            dir, scan.problem(), LogSegment.fileName(base), scan.endOffset(), scan.validBytes(),
-            fileSize - scan.validBytes(),
-            dropped > 0 || i + 1 < bases.size()
-                ? " and deleted " + (bases.size() - i - 1) + " later segment(s) of " + dropped + " bytes" : "");
+        LogSegment segment = LogSegment.openExisting(dir, base);
+        segments.add(segment);
+        boolean last = i == bases.size() - 1;
+        boolean flushed = !last && (clean || (recoveryPoint >= 0 && bases.get(i + 1) <= recoveryPoint));
+        if (flushed && loadIndexes(segment)) {
+          scanned.add(false);
+          expectedBase = -1;
+          continue;
+        }
+        ScanResult scan = scanAndRebuild(segment, config.indexIntervalBytes());
+        if (scan.problem() != null) {
+          boolean torn = !clean && last && scan.endOffset() >= recoveryPoint;
+          long fileSize = segment.size();
+          if (torn) {
+            try (FileChannel ch = FileChannel.open(segment.logFile(), StandardOpenOption.WRITE)) {
+              ch.truncate(scan.validBytes());
+              ch.force(true);
+            }
+            LOG.warn("Log {}: torn tail after a crash: {} in segment {} at offset {} (position {}), beyond the last"
+                + " flushed offset {}; cut {} bytes there", dir, scan.problem(), LogSegment.fileName(base),
+                scan.endOffset(), scan.validBytes(), recoveryPoint, fileSize - scan.validBytes());
+          } else {
+            damaged(dir, onDamage, scan.endOffset(), base, scan.validBytes(), scan.problem(), recoveryPoint,
+                bases.subList(i + 1, bases.size()), true);
+            cutAt = scan.endOffset();
+          }
+        }
+        segment.restore(scan);
+        segment.offsetIndex.writeFully();
+        segment.timeIndex.writeFully();
+        scanned.add(true);
+        expectedBase = scan.endOffset();
+        if (scan.problem() != null) break;
       }
-      segment.restore(scan);
-      segment.offsetIndex.writeFully();
-      segment.timeIndex.writeFully();
-      segments.add(segment);
-      scanned.add(true);
-      expectedBase = scan.endOffset();
-      if (scan.problem() != null) break;
+    } catch (IOException | RuntimeException e) {
+      for (LogSegment s : segments) {
+        try {
+          s.close();
+        } catch (IOException suppressed) {
+          e.addSuppressed(suppressed);
+        }
+      }
+      throw e;
     }
     for (int i = 0; i < segments.size() - 1; i++) {
       if (!scanned.get(i)) segments.get(i).restoreClosed(segments.get(i + 1).baseOffset);
     }
-    return segments;
+    return new Recovered(segments, cutAt);
+  }
+
+  /**
+   * Damage at {@code offset} (position {@code validBytes} of segment {@code base}, or the whole
+   * of the segments in {@code later} when {@code inSegment} is false): sets it aside and cuts
+   * the log there, or refuses (see {@link OnDamage}).
+   */
+  private static void damaged(Path dir, OnDamage onDamage, long offset, long base, long validBytes, String problem,
+      long recoveryPoint, List<Long> later, boolean inSegment) throws IOException {
+    long bytes = (inSegment ? Files.size(logFile(dir, base)) - validBytes : 0) + sizes(dir, later);
+    int segmentCount = later.size() + (inSegment ? 1 : 0);
+    String where = inSegment ? "corrupt batch at offset " + offset + " in segment " + LogSegment.fileName(base)
+        + " (position " + validBytes + "): " + problem : problem;
+    String why = recoveryPoint >= 0 ? "below the last flushed offset " + recoveryPoint : "in data that was flushed";
+    if (onDamage == OnDamage.REFUSE) {
+      throw new DamagedLogException(dir, offset, "Log " + dir + ": " + where + ". It lies " + why
+          + ", so the disk changed it after it was written (not a torn write). This partition has no other replica to"
+          + " repair it from: nothing was changed and the partition stays offline on this broker. To set aside"
+          + " everything from offset " + offset + " (" + bytes + " bytes in " + segmentCount + " segment(s), kept, not"
+          + " deleted) and bring the partition back, stop the node and run: bin/brook log repair --dir " + dir
+          + " --truncate-at " + offset);
+    }
+    String stamp = Long.toString(System.currentTimeMillis());
+    LogRepair.setAside(dir, inSegment ? base : -1, validBytes, later, stamp);
+    LOG.warn("Log {}: {}, {}: damaged on disk. Set aside {} bytes in {} segment(s) (*{}{}, *{}{}); the log now ends at"
+        + " offset {} and the rest is fetched again from the leader", dir, where, why, bytes, segmentCount,
+        CORRUPT_SUFFIX, stamp, DETACHED_SUFFIX, stamp, offset);
+  }
+
+  static Path logFile(Path dir, long base) {
+    return dir.resolve(LogSegment.fileName(base) + LogSegment.LOG_SUFFIX);
+  }
+
+  private static long sizes(Path dir, List<Long> bases) throws IOException {
+    long bytes = 0;
+    for (long b : bases) {
+      Path f = logFile(dir, b);
+      if (Files.exists(f)) bytes += Files.size(f);
+    }
+    return bytes;
   }
 
   /** Base offsets of the {@code .log} files; removes index files that have no log file. */
-  private static List<Long> listSegments(Path dir) throws IOException {
+  static List<Long> listSegments(Path dir) throws IOException {
     TreeSet<Long> logs = new TreeSet<>();
     List<Path> indexes = new ArrayList<>();
     try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
@@ -133,19 +210,6 @@ final class SegmentRecovery {
     } catch (NumberFormatException e) {
       return null;
     }
-  }
-
-  private static long deleteSegments(Path dir, List<Long> bases) throws IOException {
-    long bytes = 0;
-    for (long base : bases) {
-      String name = LogSegment.fileName(base);
-      Path log = dir.resolve(name + LogSegment.LOG_SUFFIX);
-      if (Files.exists(log)) bytes += Files.size(log);
-      Files.deleteIfExists(log);
-      Files.deleteIfExists(dir.resolve(name + LogSegment.INDEX_SUFFIX));
-      Files.deleteIfExists(dir.resolve(name + LogSegment.TIME_INDEX_SUFFIX));
-    }
-    return bytes;
   }
 
   /**

@@ -105,6 +105,9 @@ public final class Partition {
         : Math.max(log.logStartOffset(), Math.min(HighWatermarkCheckpoint.read(log.dir()), log.logEndOffset()));
     this.checkpointed = highWatermark;
     this.state = state;
+    // Recovery cut a damaged log: until it has copied everything from there again from a leader,
+    // this replica must not be trusted as one (it resigns if it finds itself leading).
+    this.corruptFrom = log.recoveryCutAt();
     synchronized (appendLock) {
       applyRole(state, brokers);
     }

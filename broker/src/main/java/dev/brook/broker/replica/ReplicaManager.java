@@ -57,8 +57,14 @@ public final class ReplicaManager implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ReplicaManager.class);
   private static final String METADATA_FILE = "partition.metadata";
 
-  /** What request handlers read: the image and the partitions hosted under it. */
-  private record Table(MetadataImage image, Map<String, Partition[]> partitions) {}
+  /** What request handlers read: the image, the partitions hosted under it, and those that failed to open. */
+  private record Table(MetadataImage image, Map<String, Partition[]> partitions, Map<String, Offline> offline) {}
+
+  /**
+   * A partition assigned to this broker whose log could not be opened: why, and whether recovery
+   * found damage it could not repair (see {@link dev.brook.broker.log.DamagedLogException}).
+   */
+  public record Offline(String reason, boolean damaged) {}
 
   private final int nodeId;
   private final Path logDir;
@@ -114,7 +120,7 @@ public final class ReplicaManager implements AutoCloseable {
       return t;
     });
     Files.createDirectories(logDir);
-    this.table = new Table(null, Map.of());
+    this.table = new Table(null, Map.of(), Map.of());
   }
 
   /** The image the partition table reflects, or null before the first one. */
@@ -127,6 +133,11 @@ public final class ReplicaManager implements AutoCloseable {
     Partition[] ps = table.partitions().get(topic);
     if (ps == null || partition < 0 || partition >= ps.length) return null;
     return ps[partition];
+  }
+
+  /** Why {@code topic}-{@code partition} is assigned here but offline, or null. */
+  public Offline offline(String topic, int partition) {
+    return table.offline().get(topic + "-" + partition);
   }
 
   /** Every hosted replica. */
@@ -205,6 +216,7 @@ public final class ReplicaManager implements AutoCloseable {
     // 2. Open new assignments, update the rest.
     Map<String, Partition[]> next = new HashMap<>();
     Set<String> failedDirs = new HashSet<>();
+    Map<String, Offline> offline = new HashMap<>();
     for (TopicImage topic : image.topics().values()) {
       Map<String, String> config = effectiveConfig(topic);
       Partition[] previous = old.get(topic.name());
@@ -224,14 +236,21 @@ public final class ReplicaManager implements AutoCloseable {
           any = true;
         } catch (IOException | RuntimeException e) {
           // Left offline, and its data left alone: an operator can fix the disk and restart.
-          failedDirs.add(topic.name() + "-" + pi.partition());
-          LOG.error("cannot open log of {}-{}; the partition stays offline on this broker: {}", topic.name(),
-              pi.partition(), e.toString());
+          String name = topic.name() + "-" + pi.partition();
+          failedDirs.add(name);
+          Offline before = table.offline().get(name);
+          Offline now = new Offline(e.getMessage() == null ? e.toString() : e.getMessage(),
+              e instanceof dev.brook.broker.log.DamagedLogException);
+          offline.put(name, now);
+          if (before == null || !before.reason().equals(now.reason())) {
+            LOG.error("cannot open log of {}; the partition stays offline on this broker: {}", name,
+                now.damaged() ? now.reason() : e.toString());
+          }
         }
       }
       if (any) next.put(topic.name(), ps);
     }
-    table = new Table(image, Map.copyOf(next));
+    table = new Table(image, Map.copyOf(next), Map.copyOf(offline));
     updateFetchers(image, next);
     if (!strayCheckDone) {
       strayCheckDone = true;
@@ -363,7 +382,7 @@ public final class ReplicaManager implements AutoCloseable {
       Files.writeString(tmp, "version=1\ntopic_id=" + topic.topicId() + "\n", StandardCharsets.UTF_8);
       Files.move(tmp, meta, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }
-    PartitionLog log = PartitionLog.open(dir, settings.logConfig(), clock);
+    PartitionLog log = PartitionLog.open(dir, settings.logConfig(), clock, pi.replicas().size() > 1);
     LOG.info("hosting {}-{} (leader {}, epoch {}, log end offset {})", topic.name(), pi.partition(),
         pi.leaderId(), pi.leaderEpoch(), log.logEndOffset());
     return new Partition(topic.name(), pi.partition(), topic.topicId(), nodeId, log, pi, settings, context,
@@ -521,7 +540,7 @@ public final class ReplicaManager implements AutoCloseable {
     fetchers.close();
     isrCallbacks.shutdownNow();
     Collection<Partition> all = partitions();
-    table = new Table(table.image(), Map.of());
+    table = new Table(table.image(), Map.of(), Map.of());
     for (Partition p : all) {
       try {
         p.close();

@@ -1,5 +1,6 @@
 package dev.brook.broker.service;
 
+import dev.brook.broker.replica.ReplicaManager;
 import dev.brook.proto.v1.Error;
 import dev.brook.proto.v1.ErrorCode;
 import dev.brook.quorum.BrokerImage;
@@ -15,6 +16,20 @@ final class Errors {
 
   static Error of(ErrorCode code, String message) {
     return Error.newBuilder().setCode(code).setMessage(message).build();
+  }
+
+  /**
+   * As {@link #notHere(MetadataImage, String, int, int)}, but a partition whose log this broker
+   * could not open (it is assigned here and stays offline) gets the reason: CORRUPT_RECORD when
+   * recovery found damage it could not repair, STORAGE_ERROR for other failures.
+   */
+  static Error notHere(ReplicaManager replicas, String topic, int partition, int localNodeId) {
+    ReplicaManager.Offline offline = replicas.offline(topic, partition);
+    if (offline != null) {
+      return of(offline.damaged() ? ErrorCode.CORRUPT_RECORD : ErrorCode.STORAGE_ERROR,
+          topic + "-" + partition + " is offline on broker " + localNodeId + ": " + offline.reason());
+    }
+    return notHere(replicas.image(), topic, partition, localNodeId);
   }
 
   /**

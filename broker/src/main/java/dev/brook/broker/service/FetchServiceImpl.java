@@ -105,7 +105,7 @@ public final class FetchServiceImpl extends FetchServiceGrpc.FetchServiceImplBas
         .setPartition(p.getPartition()).setOffset(-1).setTimestamp(-1);
     Partition partition = replicas.partition(topic, p.getPartition());
     if (partition == null || !partition.isLeader()) {
-      return r.setError(Errors.notHere(replicas.image(), topic, p.getPartition(), nodeId)).build();
+      return r.setError(Errors.notHere(replicas, topic, p.getPartition(), nodeId)).build();
     }
     r.setLeaderEpoch(partition.state().leaderEpoch());
     long ts = p.getTimestamp();
@@ -330,7 +330,7 @@ public final class FetchServiceImpl extends FetchServiceGrpc.FetchServiceImplBas
       Partition partition = replicas.partition(topic, fp.getPartition());
       if (partition == null || !partition.isLeader()) {
         e.error = true;
-        return r.setError(Errors.notHere(replicas.image(), topic, fp.getPartition(), nodeId)).build();
+        return r.setError(Errors.notHere(replicas, topic, fp.getPartition(), nodeId)).build();
       }
       int epoch = partition.state().leaderEpoch();
       r.setLeaderEpoch(epoch);
@@ -387,7 +387,7 @@ public final class FetchServiceImpl extends FetchServiceGrpc.FetchServiceImplBas
         e.error = true;
         if (ex.code() == ErrorCode.NOT_LEADER) {
           return r.setLeaderEpoch(-1)
-              .setError(Errors.notHere(replicas.image(), partition.topic(), partition.index(), nodeId)).build();
+              .setError(Errors.notHere(replicas, partition.topic(), partition.index(), nodeId)).build();
         }
         return r.setError(Errors.of(ex.code(), ex.getMessage())).build();
       } catch (LogException ex) {

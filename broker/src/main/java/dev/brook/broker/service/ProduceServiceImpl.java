@@ -118,7 +118,7 @@ public final class ProduceServiceImpl extends ProduceServiceGrpc.ProduceServiceI
           }
           Partition partition = replicas.partition(topic.getTopic(), data.getPartition());
           if (partition == null || !partition.isLeader()) {
-            response.set(t, p, Errors.notHere(replicas.image(), topic.getTopic(), data.getPartition(), nodeId));
+            response.set(t, p, Errors.notHere(replicas, topic.getTopic(), data.getPartition(), nodeId));
             continue;
           }
           if (data.getBatchesCount() == 0) {
@@ -173,7 +173,7 @@ public final class ProduceServiceImpl extends ProduceServiceGrpc.ProduceServiceI
         return;
       } catch (PartitionException e) {
         response.set(t, p, e.code() == ErrorCode.NOT_LEADER
-            ? Errors.notHere(replicas.image(), partition.topic(), partition.index(), nodeId) : Errors.of(e.code(), e.getMessage()));
+            ? Errors.notHere(replicas, partition.topic(), partition.index(), nodeId) : Errors.of(e.code(), e.getMessage()));
         return;
       } catch (RuntimeException e) {
         LOG.warn("produce to {} failed: {}", partition, e.toString());
@@ -217,7 +217,7 @@ public final class ProduceServiceImpl extends ProduceServiceGrpc.ProduceServiceI
 
         private PartitionProduceResult evaluate() {
           if (!partition.leadsInEpoch(result.leaderEpoch())) {
-            return response.error(t, p, Errors.notHere(replicas.image(), partition.topic(), partition.index(), nodeId));
+            return response.error(t, p, Errors.notHere(replicas, partition.topic(), partition.index(), nodeId));
           }
           if (partition.highWatermark() <= result.lastOffset()) return null;
           int isr = partition.isr().size();

@@ -174,6 +174,61 @@ class CorruptReplicaClusterTest {
     assertThat(cluster.node(leader).replicaManager().partition(topic, 0).corruptFrom()).isEqualTo(-1);
   }
 
+  /** Makes the next start of {@code node} recover every segment of the partition as after a crash with no checkpoint. */
+  private void forgetRecoveryPoint(int node, String topic) throws Exception {
+    Path d = cluster.logDir(node, topic, 0);
+    Files.deleteIfExists(d.resolve(".clean-shutdown"));
+    Files.deleteIfExists(d.resolve("recovery-point"));
+  }
+
+  @Test
+  void aDamagedClosedSegmentFoundAtRecoveryIsSetAsideAndRefetched() throws Exception {
+    String topic = "recovered";
+    create(topic, 3);
+    List<String> sent = produce(topic, 40);
+    int follower = cluster.partition(topic, 0).isr().stream().filter(r -> r != cluster.partition(topic, 0).leaderId())
+        .findFirst().orElseThrow();
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
+        assertThat(logBytes(follower, topic)).isEqualTo(logBytes(cluster.partition(topic, 0).leaderId(), topic)));
+    cluster.stop(follower);
+    forgetRecoveryPoint(follower, topic);
+    long bad = flipABit(follower, topic);
+    cluster.restart(follower);
+
+    assertThat(cluster.node(follower).replicaManager().partition(topic, 0)).isNotNull();
+    try (Stream<Path> files = Files.list(cluster.logDir(follower, topic, 0))) {
+      assertThat(files.map(f -> f.getFileName().toString()).toList())
+          .anyMatch(n -> n.contains(".log.corrupt-")).anyMatch(n -> n.contains(".log.detached-"));
+    }
+    await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+      assertThat(cluster.partition(topic, 0).isr()).contains(follower);
+      assertThat(logBytes(follower, topic)).isEqualTo(logBytes(cluster.partition(topic, 0).leaderId(), topic));
+    });
+    Read all = readUntilError(cluster.partition(topic, 0).leaderId(), topic);
+    assertThat(new ArrayList<>(all.values().values())).isEqualTo(sent);
+    assertThat(bad).isPositive();
+  }
+
+  @Test
+  void aDamagedClosedSegmentOfAnUnreplicatedPartitionKeepsItOfflineWithAClearError() throws Exception {
+    String topic = "recovered-single";
+    create(topic, 1);
+    produce(topic, 40);
+    int node = cluster.partition(topic, 0).leaderId();
+    cluster.stop(node);
+    forgetRecoveryPoint(node, topic);
+    long bad = flipABit(node, topic);
+    byte[] damaged = logBytes(node, topic);
+    cluster.restart(node);
+
+    assertThat(cluster.node(node).replicaManager().partition(topic, 0)).isNull();
+    FetchPartitionResult r = RawClient.fetch(cluster.channel(node), fetchAt(topic, 0));
+    assertThat(r.getError().getCode()).isEqualTo(ErrorCode.CORRUPT_RECORD);
+    assertThat(r.getError().getMessage()).contains(topic + "-0").contains("offset " + bad)
+        .contains("bin/brook log repair");
+    assertThat(logBytes(node, topic)).isEqualTo(damaged);
+  }
+
   @Test
   void withoutAGoodReplicaTheConsumerGetsAClearErrorAndNothingIsDeleted() throws Exception {
     String topic = "single";

@@ -6,6 +6,7 @@ import static dev.brook.broker.log.TestBatches.config;
 import static dev.brook.broker.log.TestBatches.readAll;
 import static dev.brook.broker.log.TestBatches.tagOf;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.brook.proto.v1.RecordBatch;
 import dev.brook.protocol.StoredBatch;
@@ -16,6 +17,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
@@ -102,6 +105,7 @@ class SegmentRecoveryTest {
     try (RandomAccessFile f = new RandomAccessFile(last.toFile(), "rw")) {
       f.setLength(size - 10); // cut mid-frame, as a crash during a write would
     }
+    crashed();
 
     open();
     assertThat(Files.size(last)).isEqualTo(lastFrame);
@@ -112,13 +116,19 @@ class SegmentRecoveryTest {
     assertThat(log.append(List.of(batch("after", 1, 0)), 2).firstOffset()).isEqualTo(117);
   }
 
+  /** Removes the clean-shutdown marker: the next open recovers as after a kill -9. */
+  private void crashed() throws IOException {
+    Files.delete(dir.resolve(".clean-shutdown"));
+  }
+
   @Test
-  void bitFlipInTheLastBatchTruncatesExactlyThatBatch() throws Exception {
+  void bitFlipInTheLastBatchAfterACrashIsATornTailAndTruncatesExactlyThatBatch() throws Exception {
     List<String> tags = writeAndClose(40);
     Path last = segmentFiles().get(segmentFiles().size() - 1);
     List<Integer> frames = framePositions(last);
     int lastFrame = frames.get(frames.size() - 1);
-    flipByte(last, Files.size(last) - 3); // inside the last batch's records
+    flipByte(last, Files.size(last) - 3); // inside the last batch's records, beyond the recovery point
+    crashed();
 
     open();
     assertThat(Files.size(last)).isEqualTo(lastFrame);
@@ -126,25 +136,110 @@ class SegmentRecoveryTest {
     assertThat(readAll(log, 0)).extracting(TestBatches::tagOf).isEqualTo(tags.subList(0, 39));
   }
 
-  @Test
-  void corruptionInAnEarlierSegmentAfterAnUncleanShutdownDropsEverythingFromThere() throws Exception {
-    List<String> tags = writeAndClose(40);
-    Files.delete(dir.resolve(".clean-shutdown")); // as if the broker had been killed
+  /** Flips a byte in the records of the third batch of the second segment; returns that batch's base offset. */
+  private long damageSecondSegment() throws IOException {
     List<Path> segments = segmentFiles();
     assertThat(segments.size()).isGreaterThan(3);
     Path second = segments.get(1);
     List<Integer> frames = framePositions(second);
-    flipByte(second, frames.get(2) + 80); // records of the third batch of the second segment
-    long secondBase = Long.parseLong(second.getFileName().toString().substring(0, 20));
+    flipByte(second, frames.get(2) + 80);
+    return Long.parseLong(second.getFileName().toString().substring(0, 20)) + 2 * 3;
+  }
 
+  private Map<String, byte[]> files() throws IOException {
+    Map<String, byte[]> out = new TreeMap<>();
+    try (Stream<Path> files = Files.list(dir)) {
+      for (Path f : files.filter(f -> f.toString().endsWith(".log")).collect(Collectors.toList())) {
+        out.put(f.getFileName().toString(), Files.readAllBytes(f));
+      }
+    }
+    return out;
+  }
+
+  @Test
+  void damageInAClosedSegmentOfAnUnreplicatedLogIsRefusedAndNothingChanges() throws Exception {
+    writeAndClose(40);
+    crashed();
+    Files.delete(dir.resolve(RecoveryPoint.FILE)); // no recovery point: every segment is scanned
+    long bad = damageSecondSegment();
+    Map<String, byte[]> before = files();
+
+    assertThatThrownBy(this::open).isInstanceOfSatisfying(DamagedLogException.class, e -> {
+      assertThat(e.offset()).isEqualTo(bad);
+      assertThat(e.getMessage()).contains("corrupt batch at offset " + bad).contains("nothing was changed")
+          .contains("bin/brook log repair --dir " + dir + " --truncate-at " + bad);
+    });
+    log = null;
+    assertThat(files()).usingRecursiveComparison().isEqualTo(before);
+
+    // The documented repair: everything from the bad batch is set aside (not deleted), the rest opens.
+    LogRepair.Result repaired = LogRepair.truncateAt(dir, bad);
+    assertThat(repaired.segmentsSetAside()).isEqualTo(before.size() - 1); // the cut one and every later one
     open();
-    long expectedEnd = secondBase + 2 * 3;
-    assertThat(log.logEndOffset()).isEqualTo(expectedEnd);
+    assertThat(log.logEndOffset()).isEqualTo(bad);
+    assertThat(readAll(log, 0)).hasSize((int) (bad / 3));
+    try (Stream<Path> files = Files.list(dir)) {
+      List<String> names = files.map(f -> f.getFileName().toString()).collect(Collectors.toList());
+      assertThat(names).anyMatch(n -> n.contains(".log.corrupt-")).anyMatch(n -> n.contains(".log.detached-"));
+    }
+  }
+
+  @Test
+  void damageInAClosedSegmentOfAReplicatedLogIsSetAsideAndTheLogCutBeforeIt() throws Exception {
+    List<String> tags = writeAndClose(40);
+    crashed();
+    Files.delete(dir.resolve(RecoveryPoint.FILE));
+    long bad = damageSecondSegment();
+    long bytesBefore = files().values().stream().mapToLong(b -> b.length).sum();
+
+    log = PartitionLog.open(dir, CONFIG, clock::get, true);
+    assertThat(log.recoveryCutAt()).isEqualTo(bad);
+    assertThat(log.logEndOffset()).isEqualTo(bad);
     assertThat(log.segmentCount()).isEqualTo(2);
-    assertThat(segmentFiles()).hasSize(2);
     List<RecordBatch> all = readAll(log, 0);
     assertWellFormed(all);
-    assertThat(all).extracting(TestBatches::tagOf).isEqualTo(tags.subList(0, (int) (expectedEnd / 3)));
+    assertThat(all).extracting(TestBatches::tagOf).isEqualTo(tags.subList(0, (int) (bad / 3)));
+    // Nothing was deleted: the damaged segment was copied aside whole, the later ones renamed aside.
+    long live = 0;
+    long detached = 0;
+    long corruptCopy = 0;
+    try (Stream<Path> files = Files.list(dir)) {
+      for (Path f : files.collect(Collectors.toList())) {
+        String name = f.getFileName().toString();
+        if (name.endsWith(".log")) live += Files.size(f);
+        if (name.contains(".log.detached-")) detached += Files.size(f);
+        if (name.contains(".log.corrupt-")) corruptCopy += Files.size(f);
+      }
+    }
+    long cutSegment = Files.size(segmentFiles().get(1));
+    assertThat(corruptCopy).isGreaterThan(cutSegment);
+    assertThat(live - cutSegment + corruptCopy + detached).isEqualTo(bytesBefore);
+    assertThat(log.append(List.of(batch("refetched", 3, 0)), 2).firstOffset()).isEqualTo(bad);
+  }
+
+  @Test
+  void closedSegmentsBelowTheRecoveryPointAreTrustedAtOpenAndCheckedOnRead() throws Exception {
+    writeAndClose(40);
+    crashed();
+    assertThat(RecoveryPoint.read(dir)).as("written at every roll").isPositive();
+    long bad = damageSecondSegment();
+
+    open(); // the damaged segment is below the recovery point: not scanned
+    assertThat(log.logEndOffset()).isEqualTo(120);
+    assertThatThrownBy(() -> log.read(bad, 4096, Long.MAX_VALUE)).isInstanceOfSatisfying(CorruptLogException.class,
+        e -> assertThat(e.offset()).isEqualTo(bad));
+    // What lies before it is served, and stops short of it.
+    List<RecordBatch> before = TestBatches.parse(log.read(bad - 6, 1 << 20, Long.MAX_VALUE));
+    assertThat(before).hasSize(2);
+  }
+
+  @Test
+  void aDamagedLastBatchAfterACleanShutdownIsDamageNotATornWrite() throws Exception {
+    writeAndClose(40);
+    Path last = segmentFiles().get(segmentFiles().size() - 1);
+    flipByte(last, Files.size(last) - 3);
+    assertThatThrownBy(this::open).isInstanceOf(DamagedLogException.class);
+    log = null;
   }
 
   @Test
