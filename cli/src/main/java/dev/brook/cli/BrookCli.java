@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
         ConsumeCommand.class,
         PerfCommand.class,
         ClusterCommand.class,
+        LogCommand.class,
         CommandLine.HelpCommand.class
     })
 public final class BrookCli implements Runnable {
