@@ -571,6 +571,11 @@ public final class PartitionLog implements Closeable {
     return logStartOffset;
   }
 
+  /** The base offset of the active (last) segment: everything below it is in closed segments. Lock-free. */
+  public long activeSegmentBaseOffset() {
+    return segments.lastKey();
+  }
+
   /** The offset the next appended record gets; every offset below it (and >= start) is readable. */
   public long logEndOffset() {
     return logEndOffset;

@@ -87,6 +87,7 @@ public final class ReplicaManager implements AutoCloseable {
   private boolean caughtUp;
   private boolean closed;
   private boolean strayCheckDone;
+  private volatile LogScrubber scrubber;
   private final ConcurrentLinkedQueue<ImageWaiter> imageWaiters = new ConcurrentLinkedQueue<>();
 
   private record ImageWaiter(Predicate<MetadataImage> condition, CompletableFuture<MetadataImage> future) {}
@@ -478,6 +479,22 @@ public final class ReplicaManager implements AutoCloseable {
         HW_CHECKPOINT_INTERVAL_MS, TimeUnit.MILLISECONDS);
   }
 
+  /**
+   * Starts the background checker of closed segments ({@link LogScrubber}), at most
+   * {@code bytesPerSecond}, a full pass every {@code intervalMs}. Stopped by {@link #close}.
+   */
+  public synchronized void startScrubber(long bytesPerSecond, long intervalMs) {
+    if (closed || scrubber != null) return;
+    scrubber = new LogScrubber(nodeId, this::partitions, bytesPerSecond, intervalMs);
+    scrubber.start();
+  }
+
+  /** Full passes the scrubber completed, -1 when it does not run (tests). */
+  public long scrubberPasses() {
+    LogScrubber s = scrubber;
+    return s == null ? -1 : s.passes();
+  }
+
   /** How often high watermarks are written to disk (Kafka: replica.high.watermark.checkpoint.interval.ms). */
   static final long HW_CHECKPOINT_INTERVAL_MS = 5_000;
 
@@ -537,6 +554,7 @@ public final class ReplicaManager implements AutoCloseable {
   @Override
   public synchronized void close() {
     closed = true;
+    if (scrubber != null) scrubber.close();
     fetchers.close();
     isrCallbacks.shutdownNow();
     Collection<Partition> all = partitions();

@@ -91,6 +91,7 @@ public final class BrookNode implements AutoCloseable {
         config.replication(), metadata, this::brokerEpoch);
     metadata.addListener(replicas::onImage);
     replicas.startBackgroundTasks(scheduler, config.retentionCheckIntervalMs(), config.flushSchedulerIntervalMs());
+    if (config.scrubberEnabled()) replicas.startScrubber(config.scrubberBytesPerSecond(), config.scrubberIntervalMs());
 
     health = new HealthStatusManager();
     List<ServerServiceDefinition> services = new ArrayList<>();

@@ -62,6 +62,9 @@ public final class NodeConfig {
   public static final String REPLICA_FETCH_BACKOFF_MS = "replica.fetch.backoff.ms";
   public static final String REPLICA_SOCKET_TIMEOUT_MS = "replica.socket.timeout.ms";
   public static final String FLUSH_SCHEDULER_INTERVAL_MS = "log.flush.scheduler.interval.ms";
+  public static final String SCRUBBER_ENABLE = "log.scrubber.enable";
+  public static final String SCRUBBER_BYTES_PER_SECOND = "log.scrubber.bytes.per.second";
+  public static final String SCRUBBER_INTERVAL_MS = "log.scrubber.interval.ms";
 
   /** Broker-level defaults for topic configs, named as in Kafka; a topic may override each. */
   private static final Map<String, String> TOPIC_DEFAULT_KEYS = Map.ofEntries(
@@ -106,6 +109,9 @@ public final class NodeConfig {
     key(REPLICA_FETCH_BACKOFF_MS, "500", "how long a follower waits after a fetch error before it tries that leader again, in ms");
     key(REPLICA_SOCKET_TIMEOUT_MS, "30000", "a follower's fetch stream that answers nothing for replica.fetch.wait.max.ms plus this long is reopened, in ms");
     key(FLUSH_SCHEDULER_INTERVAL_MS, "1000", "how often the broker fsyncs logs whose flush.ms has passed without a new append, in ms");
+    key(SCRUBBER_ENABLE, "false", "check the CRC of every batch in closed segments in the background, and repair or report what is damaged");
+    key(SCRUBBER_BYTES_PER_SECOND, "8388608", "the most the log scrubber reads per second, in bytes");
+    key(SCRUBBER_INTERVAL_MS, "3600000", "the pause between two full passes of the log scrubber over every hosted partition, in ms");
     for (Map.Entry<String, String> e : TOPIC_DEFAULT_KEYS.entrySet()) {
       TopicConfig.Key topicKey = TopicConfig.keys().get(e.getValue());
       key(e.getKey(), topicKey.defaultValue(), "default " + e.getValue() + " of topics: " + topicKey.doc());
@@ -136,6 +142,9 @@ public final class NodeConfig {
   private final long controlledShutdownTimeoutMs;
   private final ReplicationConfig replication;
   private final long flushSchedulerIntervalMs;
+  private final boolean scrubberEnabled;
+  private final long scrubberBytesPerSecond;
+  private final long scrubberIntervalMs;
   private final Map<String, String> topicDefaults;
 
   private NodeConfig(Map<String, String> props) {
@@ -190,6 +199,9 @@ public final class NodeConfig {
         longValue(props, REPLICA_FETCH_BACKOFF_MS, 0, 600_000),
         longValue(props, REPLICA_SOCKET_TIMEOUT_MS, 100, Integer.MAX_VALUE));
     flushSchedulerIntervalMs = longValue(props, FLUSH_SCHEDULER_INTERVAL_MS, 10, Long.MAX_VALUE);
+    scrubberEnabled = booleanValue(props, SCRUBBER_ENABLE);
+    scrubberBytesPerSecond = longValue(props, SCRUBBER_BYTES_PER_SECOND, 1024, Long.MAX_VALUE);
+    scrubberIntervalMs = longValue(props, SCRUBBER_INTERVAL_MS, 100, Long.MAX_VALUE);
     Map<String, String> defaults = new LinkedHashMap<>();
     for (Map.Entry<String, String> e : TOPIC_DEFAULT_KEYS.entrySet()) {
       String v = value(props, e.getKey()).trim();
@@ -358,6 +370,9 @@ public final class NodeConfig {
   /** The replica.* settings of this broker (lag time and follower fetching). */
   public ReplicationConfig replication() { return replication; }
   public long flushSchedulerIntervalMs() { return flushSchedulerIntervalMs; }
+  public boolean scrubberEnabled() { return scrubberEnabled; }
+  public long scrubberBytesPerSecond() { return scrubberBytesPerSecond; }
+  public long scrubberIntervalMs() { return scrubberIntervalMs; }
   /** Topic config defaults by topic key (retention.ms, ...) plus num.partitions and default.replication.factor. */
   public Map<String, String> topicDefaults() { return topicDefaults; }
 }
