@@ -31,7 +31,8 @@ import java.util.Set;
  *       its broker is registered, unfenced and not shutting down, and it fetched with its current
  *       broker epoch (KIP-903: a restarted broker that lost unflushed data cannot slip back in
  *       on an old registration). It leaves the ISR when it has not been caught up to the leader's
- *       log end for {@code replicaLagTimeMaxMs}, or its broker is fenced, shutting down or gone,
+ *       log end for {@code replicaLagTimeMaxMs}, or its fetch stream closed and it has not
+ *       fetched again for {@code disconnectTimeoutMs}, or its broker is fenced, shutting down or gone,
  *       and at once when it fetches from below the high watermark (its log lost records that were
  *       committed: an unclean recovery or a repair truncated it, so it must not be elected before
  *       it has them again). The leader leaves only by resigning ({@link #proposeResign}), when
@@ -71,10 +72,13 @@ final class LeaderReplicaState {
     long lastFetchTimeMs;
     long lastFetchLeaderLogEndOffset = -1;
     long brokerEpoch = -1;
+    /** Whether its fetch stream closed after its last fetch (cleared by the next fetch). */
+    boolean disconnected;
   }
 
   private final int localId;
   private final long replicaLagTimeMaxMs;
+  private final long disconnectTimeoutMs;
 
   private int leaderEpoch = -1;
   private int partitionEpoch = -1;
@@ -96,8 +100,24 @@ final class LeaderReplicaState {
   static final long RETRY_BACKOFF_MS = 500;
 
   LeaderReplicaState(int localId, long replicaLagTimeMaxMs) {
+    this(localId, replicaLagTimeMaxMs, Long.MAX_VALUE);
+  }
+
+  LeaderReplicaState(int localId, long replicaLagTimeMaxMs, long disconnectTimeoutMs) {
     this.localId = localId;
     this.replicaLagTimeMaxMs = replicaLagTimeMaxMs;
+    this.disconnectTimeoutMs = disconnectTimeoutMs;
+  }
+
+  /**
+   * The fetch stream of {@code replicaId} closed (its broker died, or the connection broke). If it
+   * does not fetch again within the disconnect timeout, {@link #maybeShrink} removes it without
+   * waiting for the lag time: a killed broker's TCP connection breaks at once, which tells the
+   * leader much sooner than its lease or its lag would.
+   */
+  synchronized void onFollowerDisconnected(int replicaId) {
+    Follower f = followers.get(replicaId);
+    if (f != null) f.disconnected = true;
   }
 
   /**
@@ -199,6 +219,7 @@ final class LeaderReplicaState {
       f.lastCaughtUpTimeMs = Math.max(f.lastCaughtUpTimeMs, f.lastFetchTimeMs);
     }
     f.logEndOffset = fetchOffset;
+    f.disconnected = false;
     f.brokerEpoch = replicaBrokerEpoch;
     f.lastFetchLeaderLogEndOffset = leaderLogEndOffset;
     f.lastFetchTimeMs = nowMs;
@@ -292,7 +313,8 @@ final class LeaderReplicaState {
       }
       Follower f = followers.get(r);
       BrokerStatus b = brokers.get(r);
-      boolean lagging = f == null || nowMs - f.lastCaughtUpTimeMs > replicaLagTimeMaxMs;
+      boolean lagging = f == null || nowMs - f.lastCaughtUpTimeMs > replicaLagTimeMaxMs
+          || (f.disconnected && nowMs - f.lastFetchTimeMs > disconnectTimeoutMs);
       boolean ineligible = b == null || !b.eligible();
       if (!lagging && !ineligible) next.add(r);
     }

@@ -91,7 +91,7 @@ public final class Partition {
   public record FollowerRead(ReadResult read, EpochEndOffset divergingEpoch, long highWatermark, int leaderEpoch) {}
 
   Partition(String topic, int index, String topicId, int localNodeId, PartitionLog log,
-      PartitionImage state, TopicSettings settings, ReplicationContext context, long replicaLagTimeMaxMs,
+      PartitionImage state, TopicSettings settings, ReplicationContext context, ReplicationConfig replication,
       Map<Integer, LeaderReplicaState.BrokerStatus> brokers) {
     this.topic = topic;
     this.index = index;
@@ -99,7 +99,8 @@ public final class Partition {
     this.localNodeId = localNodeId;
     this.log = log;
     this.context = context;
-    this.leaderState = new LeaderReplicaState(localNodeId, replicaLagTimeMaxMs);
+    this.leaderState = new LeaderReplicaState(localNodeId, replication.replicaLagTimeMaxMs(),
+        replication.disconnectTimeoutMs());
     this.settings = settings;
     this.highWatermark = state.replicas().size() <= 1 ? log.logEndOffset()
         : Math.max(log.logStartOffset(), Math.min(HighWatermarkCheckpoint.read(log.dir()), log.logEndOffset()));
@@ -341,6 +342,11 @@ public final class Partition {
     if (end.endOffset() < 0) end = new EpochEndOffset(-1, log.logStartOffset());
     if (end.epoch() < lastFetchedEpoch || end.endOffset() < fetchOffset) return end;
     return null;
+  }
+
+  /** Leader only: the fetch stream of follower {@code replicaId} closed (see {@link LeaderReplicaState#onFollowerDisconnected}). */
+  void onFollowerDisconnected(int replicaId) {
+    if (ledEpoch >= 0 && isLeader()) leaderState.onFollowerDisconnected(replicaId);
   }
 
   /** Leader only: proposes removing lagging or ineligible followers from the ISR. Called periodically. */

@@ -88,6 +88,7 @@ public final class ReplicaManager implements AutoCloseable {
   private boolean closed;
   private boolean strayCheckDone;
   private volatile LogScrubber scrubber;
+  private volatile ScheduledExecutorService scheduler;
   private final ConcurrentLinkedQueue<ImageWaiter> imageWaiters = new ConcurrentLinkedQueue<>();
 
   private record ImageWaiter(Predicate<MetadataImage> condition, CompletableFuture<MetadataImage> future) {}
@@ -387,7 +388,7 @@ public final class ReplicaManager implements AutoCloseable {
     LOG.info("hosting {}-{} (leader {}, epoch {}, log end offset {})", topic.name(), pi.partition(),
         pi.leaderId(), pi.leaderEpoch(), log.logEndOffset());
     return new Partition(topic.name(), pi.partition(), topic.topicId(), nodeId, log, pi, settings, context,
-        replication.replicaLagTimeMaxMs(), brokers);
+        replication, brokers);
   }
 
   private static String readTopicId(Path meta) throws IOException {
@@ -469,6 +470,7 @@ public final class ReplicaManager implements AutoCloseable {
    */
   public void startBackgroundTasks(ScheduledExecutorService scheduler, long retentionCheckIntervalMs,
       long flushCheckIntervalMs) {
+    this.scheduler = scheduler;
     scheduler.scheduleWithFixedDelay(this::enforceRetention, retentionCheckIntervalMs,
         retentionCheckIntervalMs, TimeUnit.MILLISECONDS);
     scheduler.scheduleWithFixedDelay(this::flushDueLogs, flushCheckIntervalMs, flushCheckIntervalMs,
@@ -493,6 +495,30 @@ public final class ReplicaManager implements AutoCloseable {
   public long scrubberPasses() {
     LogScrubber s = scrubber;
     return s == null ? -1 : s.passes();
+  }
+
+  /**
+   * A follower fetch stream of broker {@code replicaId} closed: every partition it follows here
+   * marks it, and an ISR check runs once the disconnect timeout has passed, so that a killed
+   * follower leaves the ISRs (and acks=all carries on) within about that long instead of
+   * replica.lag.time.max.ms. Any thread.
+   */
+  public void onFollowerStreamClosed(int replicaId) {
+    boolean any = false;
+    for (Partition p : partitions()) {
+      if (p.isLeader() && p.state().replicas().contains(replicaId)) {
+        p.onFollowerDisconnected(replicaId);
+        any = true;
+      }
+    }
+    ScheduledExecutorService s = scheduler;
+    if (any && s != null) {
+      try {
+        s.schedule(this::maybeShrinkIsr, replication.disconnectTimeoutMs() + 50, TimeUnit.MILLISECONDS);
+      } catch (java.util.concurrent.RejectedExecutionException stopping) {
+        // the broker is stopping
+      }
+    }
   }
 
   /** How often high watermarks are written to disk (Kafka: replica.high.watermark.checkpoint.interval.ms). */

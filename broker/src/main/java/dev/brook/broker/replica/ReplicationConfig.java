@@ -16,18 +16,25 @@ package dev.brook.broker.replica;
  *     error (not leader, epoch mismatch) or a failed stream before trying again
  * @param responseTimeoutMs {@code replica.socket.timeout.ms}, default 30000: a fetch stream that
  *     answers nothing for fetchMaxWaitMs plus this long is abandoned and reopened
+ * @param disconnectTimeoutMs {@code replica.disconnect.timeout.ms}, default 1500: a follower whose
+ *     fetch stream to the leader closed (a killed broker's connection breaks at once) and that has
+ *     not fetched again for this long leaves the ISR, without waiting for replicaLagTimeMaxMs;
+ *     larger than fetchMaxWaitMs, since a connected follower fetches at least that often
  */
 public record ReplicationConfig(long replicaLagTimeMaxMs, int fetchMaxWaitMs, int fetchMinBytes, int fetchMaxBytes,
-    int partitionFetchMaxBytes, long fetchBackoffMs, long responseTimeoutMs) {
+    int partitionFetchMaxBytes, long fetchBackoffMs, long responseTimeoutMs, long disconnectTimeoutMs) {
 
   public ReplicationConfig {
     if (replicaLagTimeMaxMs < 1) throw new IllegalArgumentException("replica.lag.time.max.ms must be >= 1");
     if (fetchMaxWaitMs < 0 || fetchMinBytes < 0) throw new IllegalArgumentException("fetch wait and min bytes must be >= 0");
     if (fetchMaxBytes < 1 || partitionFetchMaxBytes < 1) throw new IllegalArgumentException("fetch max bytes must be >= 1");
     if (fetchBackoffMs < 0 || responseTimeoutMs < 1) throw new IllegalArgumentException("bad backoff or timeout");
+    if (disconnectTimeoutMs <= fetchMaxWaitMs) {
+      throw new IllegalArgumentException("replica.disconnect.timeout.ms must be larger than replica.fetch.wait.max.ms");
+    }
   }
 
   public static ReplicationConfig defaults() {
-    return new ReplicationConfig(10_000, 500, 1, 10 * 1024 * 1024, 1024 * 1024, 500, 30_000);
+    return new ReplicationConfig(10_000, 500, 1, 10 * 1024 * 1024, 1024 * 1024, 500, 30_000, 1_500);
   }
 }

@@ -62,6 +62,7 @@ public final class NodeConfig {
   public static final String REPLICA_FETCH_BACKOFF_MS = "replica.fetch.backoff.ms";
   public static final String REPLICA_SOCKET_TIMEOUT_MS = "replica.socket.timeout.ms";
   public static final String FLUSH_SCHEDULER_INTERVAL_MS = "log.flush.scheduler.interval.ms";
+  public static final String REPLICA_DISCONNECT_TIMEOUT_MS = "replica.disconnect.timeout.ms";
   public static final String SCRUBBER_ENABLE = "log.scrubber.enable";
   public static final String SCRUBBER_BYTES_PER_SECOND = "log.scrubber.bytes.per.second";
   public static final String SCRUBBER_INTERVAL_MS = "log.scrubber.interval.ms";
@@ -108,6 +109,7 @@ public final class NodeConfig {
     key(REPLICA_FETCH_RESPONSE_MAX_BYTES, "10485760", "bytes a follower asks for per fetch over all partitions");
     key(REPLICA_FETCH_BACKOFF_MS, "500", "how long a follower waits after a fetch error before it tries that leader again, in ms");
     key(REPLICA_SOCKET_TIMEOUT_MS, "30000", "a follower's fetch stream that answers nothing for replica.fetch.wait.max.ms plus this long is reopened, in ms");
+    key(REPLICA_DISCONNECT_TIMEOUT_MS, "1500", "a follower whose fetch stream closed (its broker died or its connection broke) and that has not fetched again for this long leaves the ISR at once, in ms (larger than replica.fetch.wait.max.ms)");
     key(FLUSH_SCHEDULER_INTERVAL_MS, "1000", "how often the broker fsyncs logs whose flush.ms has passed without a new append, in ms");
     key(SCRUBBER_ENABLE, "false", "check the CRC of every batch in closed segments in the background, and repair or report what is damaged");
     key(SCRUBBER_BYTES_PER_SECOND, "8388608", "the most the log scrubber reads per second, in bytes");
@@ -197,7 +199,8 @@ public final class NodeConfig {
         (int) longValue(props, REPLICA_FETCH_RESPONSE_MAX_BYTES, 1024, Integer.MAX_VALUE),
         (int) longValue(props, REPLICA_FETCH_MAX_BYTES, 1024, Integer.MAX_VALUE),
         longValue(props, REPLICA_FETCH_BACKOFF_MS, 0, 600_000),
-        longValue(props, REPLICA_SOCKET_TIMEOUT_MS, 100, Integer.MAX_VALUE));
+        longValue(props, REPLICA_SOCKET_TIMEOUT_MS, 100, Integer.MAX_VALUE),
+        disconnectTimeoutMs(props, fetchWaitMaxMs));
     flushSchedulerIntervalMs = longValue(props, FLUSH_SCHEDULER_INTERVAL_MS, 10, Long.MAX_VALUE);
     scrubberEnabled = booleanValue(props, SCRUBBER_ENABLE);
     scrubberBytesPerSecond = longValue(props, SCRUBBER_BYTES_PER_SECOND, 1024, Long.MAX_VALUE);
@@ -293,6 +296,15 @@ public final class NodeConfig {
       throw new ConfigException(name + " must be between " + min + " and " + max + ", got " + n);
     }
     return n;
+  }
+
+  private static long disconnectTimeoutMs(Map<String, String> props, long fetchWaitMaxMs) {
+    long ms = longValue(props, REPLICA_DISCONNECT_TIMEOUT_MS, 1, Long.MAX_VALUE);
+    if (ms <= fetchWaitMaxMs) {
+      throw new ConfigException(REPLICA_DISCONNECT_TIMEOUT_MS + " (" + ms + ") must be larger than "
+          + REPLICA_FETCH_WAIT_MAX_MS + " (" + fetchWaitMaxMs + "): a connected follower fetches that often");
+    }
+    return ms;
   }
 
   private static boolean booleanValue(Map<String, String> props, String name) {

@@ -139,6 +139,8 @@ public final class FetchServiceImpl extends FetchServiceGrpc.FetchServiceImplBas
     private PendingFetch current;
     private boolean halfClosed;
     private boolean done;
+    /** The follower replica fetching on this stream, or -1 for a consumer. */
+    private volatile int followerId = -1;
 
     FetchStream(ServerCallStreamObserver<FetchResponse> out) {
       this.out = out;
@@ -148,6 +150,7 @@ public final class FetchServiceImpl extends FetchServiceGrpc.FetchServiceImplBas
 
     @Override
     public void onNext(FetchRequest request) {
+      if (request.hasReplicaId()) followerId = request.getReplicaId();
       synchronized (this) {
         if (done) return;
         queue.add(request);
@@ -190,6 +193,13 @@ public final class FetchServiceImpl extends FetchServiceGrpc.FetchServiceImplBas
         current = null;
       }
       if (f != null) f.abandon();
+      followerGone();
+    }
+
+    /** A follower's stream ended: its leaders here may drop it from their ISRs soon (see ReplicaManager). */
+    private void followerGone() {
+      int id = followerId;
+      if (id >= 0) replicas.onFollowerStreamClosed(id);
     }
 
     @Override
@@ -203,6 +213,7 @@ public final class FetchServiceImpl extends FetchServiceGrpc.FetchServiceImplBas
       synchronized (this) {
         halfClosed = true;
       }
+      followerGone();
       startNext();
     }
   }

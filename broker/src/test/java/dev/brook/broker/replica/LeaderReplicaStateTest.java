@@ -85,6 +85,32 @@ class LeaderReplicaStateTest {
   }
 
   @Test
+  void aFollowerWhoseStreamClosedLeavesAfterTheDisconnectTimeoutNotTheLagTime() {
+    state = new LeaderReplicaState(1, LAG_MS, 1500);
+    lead(List.of(1, 2, 3), 0, 0);
+    fetch(2, 100, 100);
+    fetch(3, 100, 100);
+    state.onFollowerDisconnected(3); // its broker was killed: the TCP connection broke
+    now += 1000;
+    fetch(2, 100, 100);
+    assertThat(state.maybeShrink(now)).as("within the disconnect timeout").isNull();
+    now += 600;
+    assertThat(state.maybeShrink(now)).isEqualTo(new IsrChange(5, 10, List.of(1, 2)));
+
+    // A follower that reconnects and fetches again in time stays.
+    state = new LeaderReplicaState(1, LAG_MS, 1500);
+    lead(List.of(1, 2, 3), 0, 0);
+    fetch(2, 100, 100);
+    fetch(3, 100, 100);
+    state.onFollowerDisconnected(3);
+    now += 800;
+    fetch(3, 100, 100); // on its new stream
+    now += 1000;
+    fetch(2, 100, 100);
+    assertThat(state.maybeShrink(now)).isNull();
+  }
+
+  @Test
   void aLeaderAloneInTheIsrAdvancesOnItsOwnAppends() {
     lead(List.of(1), 0, 0);
     assertThat(state.maybeAdvanceHighWatermark(7)).isEqualTo(7);

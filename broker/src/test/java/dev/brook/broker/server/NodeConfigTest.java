@@ -67,7 +67,10 @@ class NodeConfigTest {
     p.put("replica.fetch.response.max.bytes", "4194304");
     p.put("replica.fetch.backoff.ms", "50");
     p.put("replica.socket.timeout.ms", "5000");
-    assertThat(NodeConfig.of(p).replication()).isEqualTo(new ReplicationConfig(4000, 100, 10, 4194304, 2097152, 50, 5000));
+    p.put("replica.disconnect.timeout.ms", "700");
+    assertThat(NodeConfig.of(p).replication()).isEqualTo(new ReplicationConfig(4000, 100, 10, 4194304, 2097152, 50, 5000, 700));
+    p.put("replica.disconnect.timeout.ms", "100");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> NodeConfig.of(p)).hasMessageContaining("replica.disconnect.timeout.ms");
   }
 
   @Test
