@@ -41,6 +41,26 @@ public class BrookException extends RuntimeException {
     return new BrookException(ErrorCode.UNKNOWN_SERVER_ERROR, message, cause, retriable, true);
   }
 
+  /**
+   * Why a call did not reach a broker, in a few words: "connection refused", "unknown host x",
+   * "no answer within the deadline", or the gRPC status.
+   */
+  static String transportReason(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof java.net.ConnectException) {
+        String m = c.getMessage() == null ? "" : c.getMessage().toLowerCase(java.util.Locale.ROOT);
+        if (m.contains("refused")) return "connection refused";
+        if (m.contains("timed out")) return "connection timed out";
+        return "cannot connect" + (c.getMessage() == null ? "" : " (" + c.getMessage() + ")");
+      }
+      if (c instanceof java.net.UnknownHostException) return "unknown host " + c.getMessage();
+      if (c instanceof java.net.NoRouteToHostException) return "no route to host";
+    }
+    io.grpc.Status s = io.grpc.Status.fromThrowable(t);
+    if (s.getCode() == io.grpc.Status.Code.DEADLINE_EXCEEDED) return "no answer within the deadline";
+    return s.getCode() + (s.getDescription() == null ? "" : " " + s.getDescription());
+  }
+
   static BrookException of(Error error, String context) {
     String msg = error.getMessage().isEmpty() ? error.getCode().name() : error.getCode() + ": " + error.getMessage();
     return new BrookException(error.getCode(), context == null ? msg : context + ": " + msg);

@@ -55,6 +55,9 @@ public final class Consumer<K, V> implements AutoCloseable {
     PartitionRecords buffered;
     /** No fetch before this time (after an error answer). */
     long retryAtMs;
+    /** The OFFSET_OUT_OF_RANGE answer that cleared the position, reported once it is reset; or null. */
+    FetchPartitionResult outOfRange;
+    long outOfRangeOffset;
   }
 
   private final ConsumerConfig config;
@@ -109,6 +112,7 @@ public final class Consumer<K, V> implements AutoCloseable {
     s.pendingReset = null;
     s.buffered = null;
     s.retryAtMs = 0;
+    s.outOfRange = null;
   }
 
   /** Seeks to the log start of the partitions (all assigned ones when empty), lazily. */
@@ -127,6 +131,7 @@ public final class Consumer<K, V> implements AutoCloseable {
       s.position = null;
       s.pendingReset = how;
       s.buffered = null;
+      s.outOfRange = null;
     }
   }
 
@@ -243,11 +248,13 @@ public final class Consumer<K, V> implements AutoCloseable {
         return null;
       case OFFSET_OUT_OF_RANGE:
         if (config.autoOffsetReset() == ConsumerConfig.OffsetReset.NONE) {
-          return new BrookException(ErrorCode.OFFSET_OUT_OF_RANGE, "offset " + s.position + " of " + tp
+          return new BrookException(ErrorCode.OFFSET_OUT_OF_RANGE, "partition " + tp + ": offset " + s.position
               + " is out of range [" + p.getLogStartOffset() + ", " + p.getHighWatermark()
-              + "] and autoOffsetReset is none");
+              + "] and the reset policy is none (seek to a valid offset)");
         }
-        log.debug("offset {} of {} out of range, resetting to {}", s.position, tp, config.autoOffsetReset());
+        // Reset per the policy at the next poll, and say so once the new position is known.
+        s.outOfRange = p;
+        s.outOfRangeOffset = s.position;
         s.position = null;
         s.pendingReset = null;
         return null;
@@ -404,15 +411,45 @@ public final class Consumer<K, V> implements AutoCloseable {
     for (Map.Entry<TopicPartition, ListOffsetsPartitionResult> e : found.entrySet()) {
       PartitionState s = assigned.get(e.getKey());
       if (s == null || s.position != null) continue;
+      ConsumerConfig.OffsetReset how = s.pendingReset != null ? s.pendingReset : config.autoOffsetReset();
       s.position = e.getValue().getOffset();
       s.pendingReset = null;
+      if (s.outOfRange != null) {
+        OffsetResetEvent event = new OffsetResetEvent(e.getKey(), s.outOfRangeOffset, s.outOfRange.getLogStartOffset(),
+            s.outOfRange.getHighWatermark(), how, s.position);
+        s.outOfRange = null;
+        reportReset(event);
+      }
+    }
+  }
+
+  private void reportReset(OffsetResetEvent event) {
+    java.util.function.Consumer<OffsetResetEvent> listener = config.offsetResetListener();
+    if (listener == null) {
+      log.warn("{}", event.describe());
+      return;
+    }
+    try {
+      listener.accept(event);
+    } catch (RuntimeException ex) {
+      log.warn("{} (the offset reset listener failed: {})", event.describe(), ex.toString());
     }
   }
 
   /** The partitions of {@code topic}; fails with UNKNOWN_TOPIC_OR_PARTITION when it does not exist. */
   public List<PartitionInfo> partitionsFor(String topic) {
+    return partitionsFor(topic, Duration.ofMillis(config.requestTimeoutMs()));
+  }
+
+  /**
+   * The partitions of {@code topic}, waiting at most {@code timeout} for a broker to answer.
+   * Fails with UNKNOWN_TOPIC_OR_PARTITION as soon as a broker says the topic does not exist, and
+   * with a transport {@link BrookException} ("cannot reach any bootstrap server (...): connection
+   * refused") when no broker answered within the timeout.
+   */
+  public List<PartitionInfo> partitionsFor(String topic, Duration timeout) {
     ensureOpen();
-    return metadata.awaitTopic(topic, config.requestTimeoutMs(), false, false).partitions();
+    return metadata.awaitTopic(topic, Math.max(1, timeout.toMillis()), false, false).partitions();
   }
 
   /** The log start offset of each partition. */

@@ -200,9 +200,10 @@ final class Metadata {
         last = e;
       }
     }
-    throw BrookException.transport("no broker answered a metadata request (tried " + addresses + ")"
-        + (last == null ? "" : ": " + last.getStatus().getCode()
-            + (last.getStatus().getDescription() == null ? "" : " " + last.getStatus().getDescription())), last, true);
+    boolean onlyBootstrap = bootstrap.containsAll(addresses);
+    throw BrookException.transport("cannot reach any " + (onlyBootstrap ? "bootstrap server" : "broker") + " ("
+        + String.join(",", addresses) + ")"
+        + (last == null ? "" : ": " + BrookException.transportReason(last)), last, true);
   }
 
   /** Broker id to address as of the latest answer. */

@@ -281,6 +281,55 @@ class ProducerConsumerTest {
   }
 
   @Test
+  void anOutOfRangePositionIsResetVisiblyAndWithPolicyNoneIsAnErrorNamingTheRange() throws Exception {
+    Producer<String, String> p = producer(producerConfig());
+    for (int i = 0; i < 10; i++) p.send(new ProducerRecord<>("events", 0, null, "v" + i));
+    p.flush();
+    TopicPartition tp = new TopicPartition("events", 0);
+    synchronized (cluster.partition("events", 0)) {
+      cluster.partition("events", 0).logStart = 3;   // retention deleted offsets 0-2
+    }
+
+    List<OffsetResetEvent> resets = new java.util.concurrent.CopyOnWriteArrayList<>();
+    Consumer<String, String> earliest = consumer(ConsumerConfig.builder().autoOffsetReset("earliest")
+        .offsetResetListener(resets::add));
+    earliest.assign(List.of(tp));
+    earliest.seek(tp, 1);   // below the log start
+    assertThat(pollUntil(earliest, 7)).extracting(ConsumerRecord::offset).startsWith(3L).hasSize(7);
+    assertThat(resets).containsExactly(new OffsetResetEvent(tp, 1, 3, 10, ConsumerConfig.OffsetReset.EARLIEST, 3));
+    assertThat(resets.get(0).describe())
+        .isEqualTo("partition events-0: offset 1 is out of range [3, 10]; reset to offset 3 (earliest, per the reset policy)");
+
+    resets.clear();
+    Consumer<String, String> latest = consumer(ConsumerConfig.builder().autoOffsetReset("latest")
+        .offsetResetListener(resets::add));
+    latest.assign(List.of(tp));
+    latest.seek(tp, 50);   // beyond the high watermark
+    await().atMost(Duration.ofSeconds(10)).until(() -> {
+      latest.poll(Duration.ofMillis(50));
+      return !resets.isEmpty();
+    });
+    assertThat(resets).containsExactly(new OffsetResetEvent(tp, 50, 3, 10, ConsumerConfig.OffsetReset.LATEST, 10));
+    assertThat(latest.position(tp)).isEqualTo(10);
+    // A position set by seek() is not reported: only resets of out-of-range positions are.
+    latest.seekToBeginning(List.of(tp));
+    assertThat(latest.position(tp)).isEqualTo(3);
+    assertThat(resets).hasSize(1);
+
+    Consumer<String, String> none = consumer(ConsumerConfig.builder().autoOffsetReset("none")
+        .offsetResetListener(resets::add));
+    none.assign(List.of(tp));
+    none.seek(tp, 50);
+    assertThatThrownBy(() -> {
+      while (true) none.poll(Duration.ofMillis(100));
+    }).isInstanceOfSatisfying(BrookException.class, e -> {
+      assertThat(e.code()).isEqualTo(ErrorCode.OFFSET_OUT_OF_RANGE);
+      assertThat(e.getMessage()).contains("events-0", "offset 50", "[3, 10]", "none");
+    });
+    assertThat(resets).hasSize(1);   // nothing was reset
+  }
+
+  @Test
   void offsetsForTimesPauseAndWakeup() throws Exception {
     Producer<String, String> p = producer(producerConfig());
     for (int i = 0; i < 5; i++) p.send(new ProducerRecord<>("events", 0, 1000L + i * 10, null, "v" + i, null));
