@@ -33,6 +33,6 @@ final class ServerCommand implements Callable<Integer> {
       // Already "FILE:LINE: what is wrong" (or "FILE: ..." when no single line is at fault).
       throw new Failures.CliException(e.getMessage());
     }
-    return NodeRunner.run(config, spec.commandLine().getOut());
+    return NodeRunner.run(config, spec.commandLine().getOut(), e -> config.locate(e).getMessage());
   }
 }

@@ -133,6 +133,9 @@ public final class NodeConfig {
   private final ReplicationConfig replication;
   private final long flushSchedulerIntervalMs;
   private final Map<String, String> topicDefaults;
+  /** The file this was loaded from and the line of each key, for messages; null otherwise. */
+  private Path source;
+  private PropertiesFile sourceLines;
 
   private NodeConfig(Map<String, String> props) {
     for (String name : props.keySet()) {
@@ -211,11 +214,26 @@ public final class NodeConfig {
   public static NodeConfig load(Path file) {
     PropertiesFile p = PropertiesFile.read(file);
     try {
-      return new NodeConfig(p.values());
+      NodeConfig c = new NodeConfig(p.values());
+      c.source = file;
+      c.sourceLines = p;
+      return c;
     } catch (ConfigException e) {
-      Integer line = e.key() == null ? null : p.lineOf(e.key());
-      throw new ConfigException(e.key(), file + (line == null ? "" : ":" + line) + ": " + e.getMessage());
+      throw locate(file, p, e);
     }
+  }
+
+  /**
+   * {@code e} (about a key of this config, e.g. a port in use found at start-up) with the file
+   * and line that set the key in front when this config was loaded from a file.
+   */
+  public ConfigException locate(ConfigException e) {
+    return source == null ? e : locate(source, sourceLines, e);
+  }
+
+  private static ConfigException locate(Path file, PropertiesFile p, ConfigException e) {
+    Integer line = e.key() == null ? null : p.lineOf(e.key());
+    return new ConfigException(e.key(), file + (line == null ? "" : ":" + line) + ": " + e.getMessage());
   }
 
   /** Validates a map of key/value pairs (tests and {@link #dev}). */
