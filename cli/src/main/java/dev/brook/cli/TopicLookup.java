@@ -10,12 +10,16 @@ import java.util.List;
 
 /**
  * The first thing {@code produce}, {@code consume} and {@code perf} do: learn the topic's
- * partitions within a few seconds, so that a dead broker or a missing topic is one clear
+ * partitions, so that a dead broker (connection refused) or a missing topic is one clear
  * {@code error:} line at once instead of a client waiting out its 30-60 s metadata timeouts.
+ * A broker that is still starting, or creating the topic, is waited for up to {@link #WAIT}.
  */
 final class TopicLookup {
-  /** How long a client command waits for a first metadata answer. */
-  static final Duration WAIT = Duration.ofSeconds(5);
+  /**
+   * The longest a client command waits for a first metadata answer from a broker that accepts
+   * connections but does not answer yet (starting, or auto-creating the topic: up to 10 s).
+   */
+  static final Duration WAIT = Duration.ofSeconds(15);
 
   private TopicLookup() {}
 

@@ -244,8 +244,10 @@ public final class Admin implements AutoCloseable {
           attempt(rpc, index + 1, result, t);
         } else {
           Status s = Status.fromThrowable(t);
-          result.completeExceptionally(BrookException.transport(s.getCode()
-              + (s.getDescription() == null ? "" : ": " + s.getDescription()), t, false));
+          String message = s.getCode() == Status.Code.DEADLINE_EXCEEDED
+              ? "broker " + servers.get(index) + " did not answer within " + timeoutMs + " ms"
+              : s.getCode() + (s.getDescription() == null ? "" : ": " + s.getDescription());
+          result.completeExceptionally(BrookException.transport(message, t, false));
         }
       }
     }, MoreExecutors.directExecutor());

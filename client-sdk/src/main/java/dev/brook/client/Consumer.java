@@ -445,11 +445,12 @@ public final class Consumer<K, V> implements AutoCloseable {
    * The partitions of {@code topic}, waiting at most {@code timeout} for a broker to answer.
    * Fails with UNKNOWN_TOPIC_OR_PARTITION as soon as a broker says the topic does not exist, and
    * with a transport {@link BrookException} ("cannot reach any bootstrap server (...): connection
-   * refused") when no broker answered within the timeout.
+   * refused") as soon as every address refuses the connection, or when no broker answered within
+   * the timeout (a broker that is starting or slow is waited for).
    */
   public List<PartitionInfo> partitionsFor(String topic, Duration timeout) {
     ensureOpen();
-    return metadata.awaitTopic(topic, Math.max(1, timeout.toMillis()), false, false).partitions();
+    return metadata.awaitTopic(topic, Math.max(1, timeout.toMillis()), false, false, true).partitions();
   }
 
   /** The log start offset of each partition. */

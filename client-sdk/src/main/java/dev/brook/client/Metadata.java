@@ -89,6 +89,15 @@ final class Metadata {
    * @throws BrookException UNKNOWN_TOPIC_OR_PARTITION (or the last error) after the timeout
    */
   Topic awaitTopic(String topic, long timeoutMs, boolean allowStale, boolean waitForCreation) {
+    return awaitTopic(topic, timeoutMs, allowStale, waitForCreation, false);
+  }
+
+  /**
+   * With {@code failIfRefused}, a round in which every address refused the connection (nothing
+   * listens there) fails at once instead of retrying until the timeout; slow or starting brokers
+   * are still waited for.
+   */
+  Topic awaitTopic(String topic, long timeoutMs, boolean allowStale, boolean waitForCreation, boolean failIfRefused) {
     Topic t = topics.get(topic);
     if (t != null && (allowStale || !stale.contains(topic))) return t;
     long deadline = System.currentTimeMillis() + timeoutMs;
@@ -102,6 +111,7 @@ final class Metadata {
         last = e;
         t = topics.get(topic);
         if (t != null) return t;   // stale beats nothing; the caller's retries cope
+        if (failIfRefused && e.connectionRefused()) throw e;
       }
       if (resp != null) {
         for (TopicMetadata tm : resp.getTopicsList()) {
@@ -184,6 +194,7 @@ final class Metadata {
   MetadataResponse fetch(List<String> topicNames, long timeoutMs) {
     List<String> addresses = candidateAddresses();
     StatusRuntimeException last = null;
+    boolean allRefused = true;
     long deadline = System.currentTimeMillis() + timeoutMs;
     for (String address : addresses) {
       long remaining = deadline - System.currentTimeMillis();
@@ -198,12 +209,14 @@ final class Metadata {
       } catch (StatusRuntimeException e) {
         log.debug("metadata from {} failed: {}", address, e.getStatus());
         last = e;
+        allRefused &= BrookException.isConnectionRefused(e);
       }
     }
     boolean onlyBootstrap = bootstrap.containsAll(addresses);
-    throw BrookException.transport("cannot reach any " + (onlyBootstrap ? "bootstrap server" : "broker") + " ("
-        + String.join(",", addresses) + ")"
-        + (last == null ? "" : ": " + BrookException.transportReason(last)), last, true);
+    String message = "cannot reach any " + (onlyBootstrap ? "bootstrap server" : "broker") + " ("
+        + String.join(",", onlyBootstrap ? bootstrap : addresses) + ")" + (last == null ? "" : ": " + BrookException.transportReason(last));
+    if (last != null && allRefused) throw BrookException.refused(message, last);
+    throw BrookException.transport(message, last, true);
   }
 
   /** Broker id to address as of the latest answer. */
