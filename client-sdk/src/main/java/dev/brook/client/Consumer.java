@@ -436,9 +436,13 @@ public final class Consumer<K, V> implements AutoCloseable {
     }
   }
 
-  /** The partitions of {@code topic}; fails with UNKNOWN_TOPIC_OR_PARTITION when it does not exist. */
+  /**
+   * The partitions of {@code topic}; fails with UNKNOWN_TOPIC_OR_PARTITION when it does not exist.
+   * Unreachable brokers are retried for up to requestTimeoutMs.
+   */
   public List<PartitionInfo> partitionsFor(String topic) {
-    return partitionsFor(topic, Duration.ofMillis(config.requestTimeoutMs()));
+    ensureOpen();
+    return metadata.awaitTopic(topic, config.requestTimeoutMs(), false, false, false).partitions();
   }
 
   /**
