@@ -224,6 +224,23 @@ class ProducerConsumerTest {
   }
 
   @Test
+  void boundedTopicLookupsFailAtOnceForAMissingTopicInsteadOfWaitingForItsCreation() {
+    Producer<String, String> p = producer(producerConfig());   // maxBlockMs 60 s: send() would wait that long
+    long start = System.nanoTime();
+    assertThatThrownBy(() -> p.partitionsFor("missing", Duration.ofSeconds(30)))
+        .isInstanceOfSatisfying(BrookException.class,
+            e -> assertThat(e.code()).isEqualTo(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
+    Consumer<String, String> c = consumer(ConsumerConfig.builder());
+    assertThatThrownBy(() -> c.partitionsFor("missing", Duration.ofSeconds(30)))
+        .isInstanceOfSatisfying(BrookException.class,
+            e -> assertThat(e.code()).isEqualTo(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
+    assertThat((System.nanoTime() - start) / 1_000_000).isLessThan(15_000);
+    assertThat(p.partitionsFor("events", Duration.ofSeconds(30))).hasSize(3);
+    assertThatThrownBy(() -> p.partitionsFor("bad name!", Duration.ofSeconds(30)))
+        .isInstanceOfSatisfying(BrookException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.INVALID_TOPIC));
+  }
+
+  @Test
   void consumerSkipsRecordsBelowAMidBatchPosition() throws Exception {
     Producer<String, String> p = producer(producerConfig().lingerMs(60_000));
     for (int i = 0; i < 10; i++) p.send(new ProducerRecord<>("events", 0, null, "v" + i));
