@@ -55,9 +55,11 @@ public final class Consumer<K, V> implements AutoCloseable {
     PartitionRecords buffered;
     /** No fetch before this time (after an error answer). */
     long retryAtMs;
-    /** The OFFSET_OUT_OF_RANGE answer that cleared the position, reported once it is reset; or null. */
-    FetchPartitionResult outOfRange;
+    /** An OFFSET_OUT_OF_RANGE answer cleared the position: reported once the reset policy set a new one. */
+    boolean outOfRange;
     long outOfRangeOffset;
+    long outOfRangeLogStart;
+    long outOfRangeHighWatermark;
   }
 
   private final ConsumerConfig config;
@@ -112,7 +114,7 @@ public final class Consumer<K, V> implements AutoCloseable {
     s.pendingReset = null;
     s.buffered = null;
     s.retryAtMs = 0;
-    s.outOfRange = null;
+    s.outOfRange = false;
   }
 
   /** Seeks to the log start of the partitions (all assigned ones when empty), lazily. */
@@ -131,7 +133,7 @@ public final class Consumer<K, V> implements AutoCloseable {
       s.position = null;
       s.pendingReset = how;
       s.buffered = null;
-      s.outOfRange = null;
+      s.outOfRange = false;
     }
   }
 
@@ -253,8 +255,10 @@ public final class Consumer<K, V> implements AutoCloseable {
               + "] and the reset policy is none (seek to a valid offset)");
         }
         // Reset per the policy at the next poll, and say so once the new position is known.
-        s.outOfRange = p;
+        s.outOfRange = true;
         s.outOfRangeOffset = s.position;
+        s.outOfRangeLogStart = p.getLogStartOffset();
+        s.outOfRangeHighWatermark = p.getHighWatermark();
         s.position = null;
         s.pendingReset = null;
         return null;
@@ -414,10 +418,10 @@ public final class Consumer<K, V> implements AutoCloseable {
       ConsumerConfig.OffsetReset how = s.pendingReset != null ? s.pendingReset : config.autoOffsetReset();
       s.position = e.getValue().getOffset();
       s.pendingReset = null;
-      if (s.outOfRange != null) {
-        OffsetResetEvent event = new OffsetResetEvent(e.getKey(), s.outOfRangeOffset, s.outOfRange.getLogStartOffset(),
-            s.outOfRange.getHighWatermark(), how, s.position);
-        s.outOfRange = null;
+      if (s.outOfRange) {
+        OffsetResetEvent event = new OffsetResetEvent(e.getKey(), s.outOfRangeOffset, s.outOfRangeLogStart,
+            s.outOfRangeHighWatermark, how, s.position);
+        s.outOfRange = false;
         reportReset(event);
       }
     }
