@@ -116,7 +116,13 @@ final class Metadata {
       if (resp != null) {
         for (TopicMetadata tm : resp.getTopicsList()) {
           if (!tm.getName().equals(topic)) continue;
-          if (tm.getError().getCode() == ErrorCode.NONE) return topics.get(topic);
+          if (tm.getError().getCode() == ErrorCode.NONE) {
+            Topic known = topics.get(topic);
+            if (known != null) return known;
+            // The answer was older than the view already applied (that broker lags behind the
+            // metadata watch) and so was not taken: ask again rather than return nothing.
+            continue;
+          }
           last = BrookException.of(tm.getError(), "topic '" + topic + "'");
           if (!last.retriable() || (!waitForCreation && last.code() == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)) {
             throw last;

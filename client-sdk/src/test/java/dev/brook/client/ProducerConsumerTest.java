@@ -241,6 +241,23 @@ class ProducerConsumerTest {
   }
 
   @Test
+  void aMetadataAnswerOlderThanTheAppliedViewIsAskedAgainNotTakenAsNothing() throws Exception {
+    cluster.metadataVersion = 10;
+    Producer<String, String> p = producer(producerConfig());
+    p.send(new ProducerRecord<>("events", 0, null, "x")).get();   // the client's view is at version 10
+    cluster.metadataVersion = 5;   // now every broker answers from an older view (they lag behind)
+    cluster.createTopic("late", 1, 1);
+    java.util.concurrent.ScheduledExecutorService timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+    try {
+      timer.schedule(() -> cluster.metadataVersion = 11, 300, TimeUnit.MILLISECONDS);   // the brokers catch up
+      // Used to fail at once with a NullPointerException: the older answer listed the topic but was not applied.
+      assertThat(p.send(new ProducerRecord<>("late", null, "y")).get(20, TimeUnit.SECONDS).partition()).isZero();
+    } finally {
+      timer.shutdownNow();
+    }
+  }
+
+  @Test
   void consumerSkipsRecordsBelowAMidBatchPosition() throws Exception {
     Producer<String, String> p = producer(producerConfig().lingerMs(60_000));
     for (int i = 0; i < 10; i++) p.send(new ProducerRecord<>("events", 0, null, "v" + i));
