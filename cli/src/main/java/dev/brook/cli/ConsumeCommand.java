@@ -28,6 +28,9 @@ import picocli.CommandLine.Option;
     "Print the records of a topic, one value per line.",
     "Runs until --max-messages records were printed, until no record arrived for --timeout-ms, or until interrupted."})
 final class ConsumeCommand implements Callable<Integer> {
+  @picocli.CommandLine.Spec
+  picocli.CommandLine.Model.CommandSpec spec;
+
   @Mixin
   ClientOptions client;
 
@@ -43,7 +46,8 @@ final class ConsumeCommand implements Callable<Integer> {
   @Option(names = "--from-beginning", description = "Start at the earliest offset instead of the end.")
   boolean fromBeginning;
 
-  @Option(names = "--offset", description = "Start at this offset (needs --partition).")
+  @Option(names = "--offset", description = {"Start at this offset (needs --partition). An offset out of range [log start, end]",
+      "starts at the end (with --from-beginning: at the log start) and says so on stderr."})
   Long offset;
 
   @Option(names = "--max-messages", description = "Exit after printing this many records.")
@@ -73,10 +77,16 @@ final class ConsumeCommand implements Callable<Integer> {
     if (maxMessages != null && maxMessages < 1) throw new Failures.CliException("--max-messages must be >= 1");
     if (timeoutMs != null && timeoutMs < 0) throw new Failures.CliException("--timeout-ms must be >= 0");
     if (offset != null && partition == null) throw new Failures.CliException("--offset needs --partition");
+    PrintWriter err = spec.commandLine().getErr();
     ConsumerConfig config = ConsumerConfig.builder()
         .bootstrapServers(client.bootstrapServer)
         .clientId("brook-cli")
         .autoOffsetReset(fromBeginning ? "earliest" : "latest")
+        // Never skip or rewind silently: e.g. --offset past the end, or records deleted by retention.
+        .offsetResetListener(event -> {
+          err.println("warning: " + event.describe());
+          err.flush();
+        })
         .build();
     PrintWriter out = new PrintWriter(new BufferedWriter(
         new OutputStreamWriter(new FileOutputStream(FileDescriptor.out), StandardCharsets.UTF_8), 1 << 16));
@@ -107,12 +117,10 @@ final class ConsumeCommand implements Callable<Integer> {
 
   private void consume(Consumer<String, String> consumer, PrintWriter out) {
     List<TopicPartition> partitions = new ArrayList<>();
-    List<PartitionInfo> infos = consumer.partitionsFor(topic);
+    List<PartitionInfo> infos = TopicLookup.forConsumer(consumer, topic);
+    TopicLookup.checkPartition(topic, infos, partition);
     for (PartitionInfo p : infos) {
       if (partition == null || p.partition() == partition) partitions.add(new TopicPartition(topic, p.partition()));
-    }
-    if (partitions.isEmpty()) {
-      throw new Failures.CliException("topic '" + topic + "' has no partition " + partition);
     }
     consumer.assign(partitions);
     if (offset != null) {

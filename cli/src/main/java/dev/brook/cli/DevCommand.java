@@ -37,6 +37,19 @@ final class DevCommand implements Callable<Integer> {
     } catch (ConfigException e) {
       throw new Failures.CliException(e.getMessage());
     }
-    return NodeRunner.run(config, spec.commandLine().getOut());
+    return NodeRunner.run(config, spec.commandLine().getOut(), this::explain);
+  }
+
+  /** dev has no config file: name the option that chose the port. */
+  private String explain(ConfigException e) {
+    if (NodeConfig.BROKER_ADDRESS.equals(e.key()) && e.getMessage().contains("in use")) {
+      return "port " + port + " (--port, the broker) on 127.0.0.1 is already in use: is another Brook node running?"
+          + " choose another port with --port";
+    }
+    if (NodeConfig.QUORUM_ADDRESS.equals(e.key()) && e.getMessage().contains("in use")) {
+      return "port " + (port + 1) + " (--port + 1, the quorum peer) on 127.0.0.1 is already in use: is another Brook"
+          + " node running? choose another port with --port";
+    }
+    return e.getMessage();
   }
 }

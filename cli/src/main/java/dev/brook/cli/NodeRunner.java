@@ -5,17 +5,22 @@ import dev.brook.broker.server.ConfigException;
 import dev.brook.broker.server.NodeConfig;
 import java.io.PrintWriter;
 import java.util.concurrent.CountDownLatch;
+import java.util.function.Function;
 
 /** Runs a node in the foreground until the process is interrupted (Ctrl-C or SIGTERM). */
 final class NodeRunner {
   private NodeRunner() {}
 
-  static int run(NodeConfig config, PrintWriter out) throws Exception {
+  /**
+   * @param explain turns a start-up ConfigException (e.g. a port in use) into the one-line error,
+   *     in the terms the user gave the setting in (a file line, a command-line option)
+   */
+  static int run(NodeConfig config, PrintWriter out, Function<ConfigException, String> explain) throws Exception {
     BrookNode node;
     try {
       node = BrookNode.start(config);
     } catch (ConfigException e) {
-      throw new Failures.CliException(e.getMessage());
+      throw new Failures.CliException(explain.apply(e));
     }
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -82,7 +82,7 @@ final class PerfCommand implements Runnable {
       Throttler throttler = new Throttler(throughput, start);
       try (Producer<byte[], byte[]> p = new Producer<>(producer.config(client.bootstrapServer, "1", 5),
           Serdes.bytesSerializer(), Serdes.bytesSerializer())) {
-        p.partitionsFor(topic);
+        TopicLookup.forProducer(p, topic);
         for (long i = 0; i < numRecords; i++) {
           long sendNanos = System.nanoTime();
           p.send(new ProducerRecord<>(topic, null, null, null, payload, null)).whenComplete((md, e) -> {
@@ -160,7 +160,7 @@ final class PerfCommand implements Runnable {
       long start;
       try (Consumer<byte[], byte[]> consumer = new Consumer<>(config, Serdes.bytesDeserializer(), Serdes.bytesDeserializer())) {
         List<TopicPartition> tps = new ArrayList<>();
-        for (PartitionInfo p : consumer.partitionsFor(topic)) {
+        for (PartitionInfo p : TopicLookup.forConsumer(consumer, topic)) {
           tps.add(new TopicPartition(topic, p.partition()));
         }
         consumer.assign(tps);

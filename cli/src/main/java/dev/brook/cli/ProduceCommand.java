@@ -60,6 +60,8 @@ final class ProduceCommand implements Callable<Integer> {
     try (Producer<String, String> p = new Producer<>(producer.config(client.bootstrapServer, "all", ORDERED_IN_FLIGHT),
         Serdes.stringSerializer(), Serdes.stringSerializer());
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8), 1 << 16)) {
+      // A dead broker or a topic that does not exist: one error line within seconds, before reading stdin.
+      TopicLookup.checkPartition(topic, TopicLookup.forProducer(p, topic), partition);
       String line;
       while ((line = in.readLine()) != null) {
         String key = null;

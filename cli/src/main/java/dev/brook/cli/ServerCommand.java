@@ -30,8 +30,9 @@ final class ServerCommand implements Callable<Integer> {
     try {
       config = NodeConfig.load(configFile);
     } catch (ConfigException e) {
-      throw new Failures.CliException(configFile + ": " + e.getMessage());
+      // Already "FILE:LINE: what is wrong" (or "FILE: ..." when no single line is at fault).
+      throw new Failures.CliException(e.getMessage());
     }
-    return NodeRunner.run(config, spec.commandLine().getOut());
+    return NodeRunner.run(config, spec.commandLine().getOut(), e -> config.locate(e).getMessage());
   }
 }

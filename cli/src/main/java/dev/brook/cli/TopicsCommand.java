@@ -62,13 +62,15 @@ final class TopicsCommand implements Runnable {
     @Option(names = "--topic", required = true, description = "Topic name: letters, digits, '.', '_', '-'.")
     String topic;
 
-    @Option(names = "--partitions", defaultValue = "0",
-        description = "Number of partitions (default: the broker's num.partitions).")
-    int partitions;
+    // Null when not given: only then does the cluster's default apply (an explicit 0 is an error).
+    @Option(names = "--partitions", paramLabel = "N",
+        description = "Number of partitions, at least 1 (default when omitted: the cluster's num.partitions).")
+    Integer partitions;
 
-    @Option(names = "--replication-factor", defaultValue = "0",
-        description = "Replicas per partition (default: the broker's default.replication.factor).")
-    int replicationFactor;
+    @Option(names = "--replication-factor", paramLabel = "N",
+        description = "Replicas per partition, from 1 to the number of live brokers "
+            + "(default when omitted: the cluster's default.replication.factor).")
+    Integer replicationFactor;
 
     @Option(names = "--config", paramLabel = "KEY=VALUE", description = "A topic config override; repeatable.")
     Map<String, String> configs = new LinkedHashMap<>();
@@ -78,9 +80,13 @@ final class TopicsCommand implements Runnable {
 
     @Override
     int run(Admin admin, PrintWriter out) {
-      if (partitions < 0) throw new Failures.CliException("--partitions must be >= 1, got " + partitions);
-      if (replicationFactor < 0) {
-        throw new Failures.CliException("--replication-factor must be >= 1, got " + replicationFactor);
+      if (partitions != null && partitions < 1) {
+        throw new Failures.CliException("--partitions must be at least 1, got " + partitions
+            + " (INVALID_PARTITIONS; omit it for the cluster default)");
+      }
+      if (replicationFactor != null && replicationFactor < 1) {
+        throw new Failures.CliException("--replication-factor must be at least 1, got " + replicationFactor
+            + " (INVALID_REPLICATION_FACTOR; omit it for the cluster default)");
       }
       String unclean = configs.get(TopicConfig.UNCLEAN_LEADER_ELECTION_ENABLE);
       if (unclean != null && unclean.trim().equals("true")) {

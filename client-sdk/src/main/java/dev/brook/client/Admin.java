@@ -74,8 +74,12 @@ public final class Admin implements AutoCloseable {
     CreateTopicsRequest.Builder req = CreateTopicsRequest.newBuilder().setValidateOnly(validateOnly);
     Map<String, CompletableFuture<Void>> futures = new LinkedHashMap<>();
     for (NewTopic t : topics) {
-      req.addTopics(dev.brook.proto.v1.NewTopic.newBuilder().setName(t.name()).setPartitions(t.partitions())
-          .setReplicationFactor(t.replicationFactor()).putAllConfigs(t.configs()));
+      dev.brook.proto.v1.NewTopic.Builder nt = dev.brook.proto.v1.NewTopic.newBuilder().setName(t.name())
+          .putAllConfigs(t.configs());
+      // Unset (null) asks for the cluster default; a given value, 0 included, is sent as is.
+      if (t.partitions() != null) nt.setPartitions(t.partitions());
+      if (t.replicationFactor() != null) nt.setReplicationFactor(t.replicationFactor());
+      req.addTopics(nt);
       futures.put(t.name(), new CompletableFuture<>());
     }
     call(stub -> stub.createTopics(req.build())).whenComplete((resp, err) -> {
@@ -215,8 +219,8 @@ public final class Admin implements AutoCloseable {
       CompletableFuture<T> result, Throwable last) {
     if (index >= servers.size()) {
       Status s = last == null ? Status.UNAVAILABLE : Status.fromThrowable(last);
-      result.completeExceptionally(BrookException.transport("no broker answered (tried " + servers + "): "
-          + s.getCode() + (s.getDescription() == null ? "" : " " + s.getDescription()), last,
+      result.completeExceptionally(BrookException.transport("cannot reach any bootstrap server ("
+          + String.join(",", servers) + "): " + (last == null ? "UNAVAILABLE" : BrookException.transportReason(last)), last,
           s.getCode() == Status.Code.UNAVAILABLE || s.getCode() == Status.Code.DEADLINE_EXCEEDED));
       return;
     }
@@ -240,8 +244,10 @@ public final class Admin implements AutoCloseable {
           attempt(rpc, index + 1, result, t);
         } else {
           Status s = Status.fromThrowable(t);
-          result.completeExceptionally(BrookException.transport(s.getCode()
-              + (s.getDescription() == null ? "" : ": " + s.getDescription()), t, false));
+          String message = s.getCode() == Status.Code.DEADLINE_EXCEEDED
+              ? "broker " + servers.get(index) + " did not answer within " + timeoutMs + " ms"
+              : s.getCode() + (s.getDescription() == null ? "" : ": " + s.getDescription());
+          result.completeExceptionally(BrookException.transport(message, t, false));
         }
       }
     }, MoreExecutors.directExecutor());

@@ -20,6 +20,7 @@ public class BrookException extends RuntimeException {
   private final ErrorCode code;
   private final boolean retriable;
   private final boolean transport;
+  private boolean refused;
 
   public BrookException(ErrorCode code, String message) {
     this(code, message, null, isRetriable(code), false);
@@ -39,6 +40,45 @@ public class BrookException extends RuntimeException {
   /** A broker could not be reached or the call failed in transport (gRPC status). */
   static BrookException transport(String message, Throwable cause, boolean retriable) {
     return new BrookException(ErrorCode.UNKNOWN_SERVER_ERROR, message, cause, retriable, true);
+  }
+
+  /** Every address refused the connection: nothing listens there (as opposed to a slow broker). */
+  static BrookException refused(String message, Throwable cause) {
+    BrookException e = new BrookException(ErrorCode.UNKNOWN_SERVER_ERROR, message, cause, true, true);
+    e.refused = true;
+    return e;
+  }
+
+  /** True when every broker address refused the connection (see {@link #isTransport()}). */
+  boolean connectionRefused() {
+    return refused;
+  }
+
+  static boolean isConnectionRefused(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof java.net.ConnectException) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Why a call did not reach a broker, in a few words: "connection refused", "unknown host x",
+   * "no answer within the deadline", or the gRPC status.
+   */
+  static String transportReason(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof java.net.ConnectException) {
+        String m = c.getMessage() == null ? "" : c.getMessage().toLowerCase(java.util.Locale.ROOT);
+        if (m.contains("refused")) return "connection refused";
+        if (m.contains("timed out")) return "connection timed out";
+        return "cannot connect" + (c.getMessage() == null ? "" : " (" + c.getMessage() + ")");
+      }
+      if (c instanceof java.net.UnknownHostException) return "unknown host " + c.getMessage();
+      if (c instanceof java.net.NoRouteToHostException) return "no route to host";
+    }
+    io.grpc.Status s = io.grpc.Status.fromThrowable(t);
+    if (s.getCode() == io.grpc.Status.Code.DEADLINE_EXCEEDED) return "no answer within the deadline";
+    return s.getCode() + (s.getDescription() == null ? "" : " " + s.getDescription());
   }
 
   static BrookException of(Error error, String context) {

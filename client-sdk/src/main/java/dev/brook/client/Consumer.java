@@ -55,6 +55,11 @@ public final class Consumer<K, V> implements AutoCloseable {
     PartitionRecords buffered;
     /** No fetch before this time (after an error answer). */
     long retryAtMs;
+    /** An OFFSET_OUT_OF_RANGE answer cleared the position: reported once the reset policy set a new one. */
+    boolean outOfRange;
+    long outOfRangeOffset;
+    long outOfRangeLogStart;
+    long outOfRangeHighWatermark;
   }
 
   private final ConsumerConfig config;
@@ -109,6 +114,7 @@ public final class Consumer<K, V> implements AutoCloseable {
     s.pendingReset = null;
     s.buffered = null;
     s.retryAtMs = 0;
+    s.outOfRange = false;
   }
 
   /** Seeks to the log start of the partitions (all assigned ones when empty), lazily. */
@@ -127,6 +133,7 @@ public final class Consumer<K, V> implements AutoCloseable {
       s.position = null;
       s.pendingReset = how;
       s.buffered = null;
+      s.outOfRange = false;
     }
   }
 
@@ -243,11 +250,15 @@ public final class Consumer<K, V> implements AutoCloseable {
         return null;
       case OFFSET_OUT_OF_RANGE:
         if (config.autoOffsetReset() == ConsumerConfig.OffsetReset.NONE) {
-          return new BrookException(ErrorCode.OFFSET_OUT_OF_RANGE, "offset " + s.position + " of " + tp
+          return new BrookException(ErrorCode.OFFSET_OUT_OF_RANGE, "partition " + tp + ": offset " + s.position
               + " is out of range [" + p.getLogStartOffset() + ", " + p.getHighWatermark()
-              + "] and autoOffsetReset is none");
+              + "] and the reset policy is none (seek to a valid offset)");
         }
-        log.debug("offset {} of {} out of range, resetting to {}", s.position, tp, config.autoOffsetReset());
+        // Reset per the policy at the next poll, and say so once the new position is known.
+        s.outOfRange = true;
+        s.outOfRangeOffset = s.position;
+        s.outOfRangeLogStart = p.getLogStartOffset();
+        s.outOfRangeHighWatermark = p.getHighWatermark();
         s.position = null;
         s.pendingReset = null;
         return null;
@@ -404,15 +415,50 @@ public final class Consumer<K, V> implements AutoCloseable {
     for (Map.Entry<TopicPartition, ListOffsetsPartitionResult> e : found.entrySet()) {
       PartitionState s = assigned.get(e.getKey());
       if (s == null || s.position != null) continue;
+      ConsumerConfig.OffsetReset how = s.pendingReset != null ? s.pendingReset : config.autoOffsetReset();
       s.position = e.getValue().getOffset();
       s.pendingReset = null;
+      if (s.outOfRange) {
+        OffsetResetEvent event = new OffsetResetEvent(e.getKey(), s.outOfRangeOffset, s.outOfRangeLogStart,
+            s.outOfRangeHighWatermark, how, s.position);
+        s.outOfRange = false;
+        reportReset(event);
+      }
     }
   }
 
-  /** The partitions of {@code topic}; fails with UNKNOWN_TOPIC_OR_PARTITION when it does not exist. */
+  private void reportReset(OffsetResetEvent event) {
+    java.util.function.Consumer<OffsetResetEvent> listener = config.offsetResetListener();
+    if (listener == null) {
+      log.warn("{}", event.describe());
+      return;
+    }
+    try {
+      listener.accept(event);
+    } catch (RuntimeException ex) {
+      log.warn("{} (the offset reset listener failed: {})", event.describe(), ex.toString());
+    }
+  }
+
+  /**
+   * The partitions of {@code topic}; fails with UNKNOWN_TOPIC_OR_PARTITION when it does not exist.
+   * Unreachable brokers are retried for up to requestTimeoutMs.
+   */
   public List<PartitionInfo> partitionsFor(String topic) {
     ensureOpen();
-    return metadata.awaitTopic(topic, config.requestTimeoutMs(), false, false).partitions();
+    return metadata.awaitTopic(topic, config.requestTimeoutMs(), false, false, false).partitions();
+  }
+
+  /**
+   * The partitions of {@code topic}, waiting at most {@code timeout} for a broker to answer.
+   * Fails with UNKNOWN_TOPIC_OR_PARTITION as soon as a broker says the topic does not exist, and
+   * with a transport {@link BrookException} ("cannot reach any bootstrap server (...): connection
+   * refused") as soon as every address refuses the connection, or when no broker answered within
+   * the timeout (a broker that is starting or slow is waited for).
+   */
+  public List<PartitionInfo> partitionsFor(String topic, Duration timeout) {
+    ensureOpen();
+    return metadata.awaitTopic(topic, Math.max(1, timeout.toMillis()), false, false, true).partitions();
   }
 
   /** The log start offset of each partition. */

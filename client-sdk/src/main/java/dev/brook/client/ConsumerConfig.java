@@ -16,6 +16,7 @@ import java.util.Locale;
  * maxPartitionFetchBytes  1 MiB      per partition in one fetch
  * maxPollRecords          500        records returned by one poll(); the rest stay buffered
  * autoOffsetReset         "latest"   earliest, latest or none (throw) without a valid position
+ * offsetResetListener     null       receives each out-of-range reset (default: logged at WARN)
  * isolationLevel          "read_uncommitted" or "read_committed"
  * requestTimeoutMs        30000      deadline of metadata and offset lookups
  * retryBackoffMs          100        wait after a failed fetch before asking that broker again
@@ -37,8 +38,10 @@ public final class ConsumerConfig {
   private final long requestTimeoutMs;
   private final long retryBackoffMs;
   private final ChannelFactory channelFactory;
+  private final java.util.function.Consumer<OffsetResetEvent> offsetResetListener;
 
   private ConsumerConfig(Builder b) {
+    this.offsetResetListener = b.offsetResetListener;
     this.bootstrapServers = ClientConfigs.checkServers(b.bootstrapServers);
     this.clientId = b.clientId;
     this.fetchMinBytes = ClientConfigs.nonNegative("fetchMinBytes", b.fetchMinBytes);
@@ -80,6 +83,8 @@ public final class ConsumerConfig {
   public long requestTimeoutMs() { return requestTimeoutMs; }
   public long retryBackoffMs() { return retryBackoffMs; }
   ChannelFactory channelFactory() { return channelFactory; }
+  /** Who is told about out-of-range resets; null: the consumer logs them at WARN. */
+  public java.util.function.Consumer<OffsetResetEvent> offsetResetListener() { return offsetResetListener; }
 
   public static final class Builder {
     private List<String> bootstrapServers;
@@ -94,6 +99,7 @@ public final class ConsumerConfig {
     private long requestTimeoutMs = 30_000;
     private long retryBackoffMs = 100;
     private ChannelFactory channelFactory;
+    private java.util.function.Consumer<OffsetResetEvent> offsetResetListener;
 
     private Builder() {}
 
@@ -110,6 +116,16 @@ public final class ConsumerConfig {
     public Builder requestTimeoutMs(long ms) { this.requestTimeoutMs = ms; return this; }
     public Builder retryBackoffMs(long ms) { this.retryBackoffMs = ms; return this; }
     Builder channelFactory(ChannelFactory factory) { this.channelFactory = factory; return this; }
+
+    /**
+     * Receives each reset of an out-of-range position (on the thread that calls poll) instead of
+     * the WARN log line the consumer writes by default. With reset policy none there is no reset:
+     * poll throws OFFSET_OUT_OF_RANGE.
+     */
+    public Builder offsetResetListener(java.util.function.Consumer<OffsetResetEvent> listener) {
+      this.offsetResetListener = listener;
+      return this;
+    }
 
     public ConsumerConfig build() {
       return new ConsumerConfig(this);

@@ -89,6 +89,15 @@ final class Metadata {
    * @throws BrookException UNKNOWN_TOPIC_OR_PARTITION (or the last error) after the timeout
    */
   Topic awaitTopic(String topic, long timeoutMs, boolean allowStale, boolean waitForCreation) {
+    return awaitTopic(topic, timeoutMs, allowStale, waitForCreation, false);
+  }
+
+  /**
+   * With {@code failIfRefused}, a round in which every address refused the connection (nothing
+   * listens there) fails at once instead of retrying until the timeout; slow or starting brokers
+   * are still waited for.
+   */
+  Topic awaitTopic(String topic, long timeoutMs, boolean allowStale, boolean waitForCreation, boolean failIfRefused) {
     Topic t = topics.get(topic);
     if (t != null && (allowStale || !stale.contains(topic))) return t;
     long deadline = System.currentTimeMillis() + timeoutMs;
@@ -102,11 +111,18 @@ final class Metadata {
         last = e;
         t = topics.get(topic);
         if (t != null) return t;   // stale beats nothing; the caller's retries cope
+        if (failIfRefused && e.connectionRefused()) throw e;
       }
       if (resp != null) {
         for (TopicMetadata tm : resp.getTopicsList()) {
           if (!tm.getName().equals(topic)) continue;
-          if (tm.getError().getCode() == ErrorCode.NONE) return topics.get(topic);
+          if (tm.getError().getCode() == ErrorCode.NONE) {
+            Topic known = topics.get(topic);
+            if (known != null) return known;
+            // The answer was older than the view already applied (that broker lags behind the
+            // metadata watch) and so was not taken: ask again rather than return nothing.
+            continue;
+          }
           last = BrookException.of(tm.getError(), "topic '" + topic + "'");
           if (!last.retriable() || (!waitForCreation && last.code() == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)) {
             throw last;
@@ -184,6 +200,7 @@ final class Metadata {
   MetadataResponse fetch(List<String> topicNames, long timeoutMs) {
     List<String> addresses = candidateAddresses();
     StatusRuntimeException last = null;
+    boolean allRefused = true;
     long deadline = System.currentTimeMillis() + timeoutMs;
     for (String address : addresses) {
       long remaining = deadline - System.currentTimeMillis();
@@ -198,11 +215,14 @@ final class Metadata {
       } catch (StatusRuntimeException e) {
         log.debug("metadata from {} failed: {}", address, e.getStatus());
         last = e;
+        allRefused &= BrookException.isConnectionRefused(e);
       }
     }
-    throw BrookException.transport("no broker answered a metadata request (tried " + addresses + ")"
-        + (last == null ? "" : ": " + last.getStatus().getCode()
-            + (last.getStatus().getDescription() == null ? "" : " " + last.getStatus().getDescription())), last, true);
+    boolean onlyBootstrap = bootstrap.containsAll(addresses);
+    String message = "cannot reach any " + (onlyBootstrap ? "bootstrap server" : "broker") + " ("
+        + String.join(",", onlyBootstrap ? bootstrap : addresses) + ")" + (last == null ? "" : ": " + BrookException.transportReason(last));
+    if (last != null && allRefused) throw BrookException.refused(message, last);
+    throw BrookException.transport(message, last, true);
   }
 
   /** Broker id to address as of the latest answer. */

@@ -15,7 +15,10 @@ public interface Partitioner {
 
   /**
    * The producer is about to open a new batch for {@code prevPartition}, which the partitioner
-   * chose: a sticky partitioner switches to another partition here (Kafka's KIP-480).
+   * chose: a sticky partitioner switches to another partition here (Kafka's KIP-480). The
+   * producer then calls {@link #partition} again for the same record, so a partitioner that
+   * advances on every call must not count that second call as a new choice (see
+   * {@link RoundRobinPartitioner}).
    */
   default void onNewBatch(String topic, int prevPartition) {}
 }

@@ -133,6 +133,23 @@ public final class Producer<K, V> implements AutoCloseable {
   }
 
   /**
+   * The topic's partitions, waiting at most {@code timeout} for a broker to answer; for a check
+   * before sending (the CLI's). Unlike {@link #partitionsFor(String)}, which waits up to
+   * maxBlockMs for the topic to appear, this fails at once with UNKNOWN_TOPIC_OR_PARTITION when
+   * a broker answers that the topic does not exist although the request allowed creating it
+   * (the cluster has auto.create.topics.enable=false), and with a transport
+   * {@link BrookException} ("cannot reach any bootstrap server (...): connection refused") as
+   * soon as every address refuses the connection, or when no broker answered within the timeout
+   * (a broker that is starting or slow is waited for).
+   */
+  public List<PartitionInfo> partitionsFor(String topic, Duration timeout) {
+    if (closed.get()) throw new IllegalStateException("the producer is closed");
+    String invalid = TopicNames.invalidReason(topic);
+    if (invalid != null) throw new BrookException(ErrorCode.INVALID_TOPIC, invalid);
+    return metadata.awaitTopic(topic, Math.max(1, timeout.toMillis()), false, false, true).partitions();
+  }
+
+  /**
    * Makes every buffered record sendable at once and waits until every record sent before this
    * call has completed (successfully or not).
    */

@@ -37,12 +37,14 @@ import org.junit.jupiter.api.Timeout;
 class AdminTest {
   private Server server;
   private Admin admin;
+  private volatile CreateTopicsRequest lastCreate;
 
   @BeforeEach
   void start() throws Exception {
     server = InProcessServerBuilder.forName("admin-1:9092").directExecutor().addService(new AdminServiceGrpc.AdminServiceImplBase() {
       @Override
       public void createTopics(CreateTopicsRequest req, StreamObserver<CreateTopicsResponse> out) {
+        lastCreate = req;
         CreateTopicsResponse.Builder r = CreateTopicsResponse.newBuilder();
         for (dev.brook.proto.v1.NewTopic t : req.getTopicsList()) {
           CreateTopicResult.Builder res = CreateTopicResult.newBuilder().setName(t.getName());
@@ -98,6 +100,21 @@ class AdminTest {
     assertThatThrownBy(() -> r.values().get("exists").join()).cause().isInstanceOfSatisfying(BrookException.class,
         e -> assertThat(e.code()).isEqualTo(ErrorCode.TOPIC_ALREADY_EXISTS));
     assertThat(r.all()).isCompletedExceptionally();
+  }
+
+  @Test
+  void unsetCountsAskForTheClusterDefaultAndGivenZeroIsSentAsIs() {
+    admin.createTopics(List.of(NewTopic.withDefaults("defaults", Map.of()), new NewTopic("zero", 0, 0),
+        new NewTopic("explicit", 3, 2))).all().join();
+    List<dev.brook.proto.v1.NewTopic> sent = lastCreate.getTopicsList();
+    assertThat(sent.get(0).hasPartitions()).isFalse();
+    assertThat(sent.get(0).hasReplicationFactor()).isFalse();
+    // An explicit 0 must reach the cluster as 0 (INVALID_PARTITIONS there), never as "unset".
+    assertThat(sent.get(1).hasPartitions()).isTrue();
+    assertThat(sent.get(1).getPartitions()).isZero();
+    assertThat(sent.get(1).hasReplicationFactor()).isTrue();
+    assertThat(sent.get(2).getPartitions()).isEqualTo(3);
+    assertThat(sent.get(2).getReplicationFactor()).isEqualTo(2);
   }
 
   @Test

@@ -93,6 +93,8 @@ final class FakeCluster implements AutoCloseable {
   final AtomicInteger notLeaderAnswers = new AtomicInteger();
   final AtomicInteger maxPendingProduce = new AtomicInteger();
   final AtomicInteger produceRequests = new AtomicInteger();
+  /** The metadata_version of every metadata answer (lower it to play a broker that lags behind). */
+  volatile long metadataVersion = 1;
   private final List<ManagedChannel> channels = new ArrayList<>();
 
   FakeCluster(int brokerCount) throws IOException {
@@ -190,7 +192,7 @@ final class FakeCluster implements AutoCloseable {
     final class MetadataService extends MetadataServiceGrpc.MetadataServiceImplBase {
       @Override
       public void getMetadata(MetadataRequest req, StreamObserver<MetadataResponse> out) {
-        MetadataResponse.Builder resp = MetadataResponse.newBuilder().setClusterId("fake").setMetadataVersion(1);
+        MetadataResponse.Builder resp = MetadataResponse.newBuilder().setClusterId("fake").setMetadataVersion(metadataVersion);
         addresses.forEach((node, addr) -> resp.addBrokers(BrokerMetadata.newBuilder().setNodeId(node).setAddress(addr)));
         List<String> names = req.getTopicsCount() == 0 ? new ArrayList<>(topics.keySet()) : req.getTopicsList();
         for (String name : names) {

@@ -99,6 +99,29 @@ class ProducerConsumerTest {
   }
 
   @Test
+  void roundRobinPartitionerSpreadsEvenlyOverEveryPartitionThroughTheProducer() throws Exception {
+    // KAFKA-9965: the producer asks the partitioner again when the chosen partition has no open
+    // batch; counting that second call skipped every other partition (0 and 2 of 4 never chosen).
+    cluster.createTopic("rr", 4, 1);
+    // Small batches and a short linger: new batches open all the time, on every partition.
+    Producer<String, String> p = producer(producerConfig().partitioner(new RoundRobinPartitioner()).batchSize(256));
+    List<CompletableFuture<RecordMetadata>> futures = new ArrayList<>();
+    for (int i = 0; i < 400; i++) {
+      futures.add(p.send(new ProducerRecord<>("rr", null, "value-" + i)));
+      if (i % 50 == 49) p.flush();   // every partition's batch is sent: the next record opens a new one
+    }
+    p.flush();
+    int[] perPartition = new int[4];
+    for (int i = 0; i < 400; i++) {
+      int partition = futures.get(i).get().partition();
+      assertThat(partition).as("record %d", i).isEqualTo(i % 4);
+      perPartition[partition]++;
+    }
+    assertThat(perPartition).containsExactly(100, 100, 100, 100);
+    for (int i = 0; i < 4; i++) assertThat(cluster.records("rr", i)).hasSize(100);
+  }
+
+  @Test
   void everyCodecRoundTrips() throws Exception {
     for (String codec : List.of("gzip", "snappy", "lz4", "zstd")) {
       String topic = "c-" + codec;
@@ -188,7 +211,7 @@ class ProducerConsumerTest {
 
   @Test
   void unknownTopicAndInvalidNamesFail() {
-    Producer<String, String> p = producer(producerConfig().maxBlockMs(200));
+    Producer<String, String> p = producer(producerConfig().maxBlockMs(2000));   // long enough for a first answer on a loaded machine
     assertThatThrownBy(() -> p.send(new ProducerRecord<>("bad name!", "x")).join()).cause()
         .isInstanceOfSatisfying(BrookException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.INVALID_TOPIC));
     assertThatThrownBy(() -> p.send(new ProducerRecord<>("missing", "x")).join()).cause()
@@ -198,6 +221,40 @@ class ProducerConsumerTest {
     assertThatThrownBy(() -> c.partitionsFor("missing")).isInstanceOfSatisfying(BrookException.class,
         e -> assertThat(e.code()).isEqualTo(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
     assertThat(c.partitionsFor("events")).hasSize(3).allMatch(pi -> "broker-1:9092".equals(pi.leaderAddress()));
+  }
+
+  @Test
+  void boundedTopicLookupsFailAtOnceForAMissingTopicInsteadOfWaitingForItsCreation() {
+    Producer<String, String> p = producer(producerConfig());   // maxBlockMs 60 s: send() would wait that long
+    long start = System.nanoTime();
+    assertThatThrownBy(() -> p.partitionsFor("missing", Duration.ofSeconds(30)))
+        .isInstanceOfSatisfying(BrookException.class,
+            e -> assertThat(e.code()).isEqualTo(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
+    Consumer<String, String> c = consumer(ConsumerConfig.builder());
+    assertThatThrownBy(() -> c.partitionsFor("missing", Duration.ofSeconds(30)))
+        .isInstanceOfSatisfying(BrookException.class,
+            e -> assertThat(e.code()).isEqualTo(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
+    assertThat((System.nanoTime() - start) / 1_000_000).isLessThan(15_000);
+    assertThat(p.partitionsFor("events", Duration.ofSeconds(30))).hasSize(3);
+    assertThatThrownBy(() -> p.partitionsFor("bad name!", Duration.ofSeconds(30)))
+        .isInstanceOfSatisfying(BrookException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.INVALID_TOPIC));
+  }
+
+  @Test
+  void aMetadataAnswerOlderThanTheAppliedViewIsAskedAgainNotTakenAsNothing() throws Exception {
+    cluster.metadataVersion = 10;
+    Producer<String, String> p = producer(producerConfig());
+    p.send(new ProducerRecord<>("events", 0, null, "x")).get();   // the client's view is at version 10
+    cluster.metadataVersion = 5;   // now every broker answers from an older view (they lag behind)
+    cluster.createTopic("late", 1, 1);
+    java.util.concurrent.ScheduledExecutorService timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+    try {
+      timer.schedule(() -> cluster.metadataVersion = 11, 300, TimeUnit.MILLISECONDS);   // the brokers catch up
+      // Used to fail at once with a NullPointerException: the older answer listed the topic but was not applied.
+      assertThat(p.send(new ProducerRecord<>("late", null, "y")).get(20, TimeUnit.SECONDS).partition()).isZero();
+    } finally {
+      timer.shutdownNow();
+    }
   }
 
   @Test
@@ -255,6 +312,55 @@ class ProducerConsumerTest {
     earliest.seek(tp, 2);
     List<ConsumerRecord<String, String>> got = pollUntil(earliest, 5);
     assertThat(got).extracting(ConsumerRecord::offset).containsExactly(5L, 6L, 7L, 8L, 9L);
+  }
+
+  @Test
+  void anOutOfRangePositionIsResetVisiblyAndWithPolicyNoneIsAnErrorNamingTheRange() throws Exception {
+    Producer<String, String> p = producer(producerConfig());
+    for (int i = 0; i < 10; i++) p.send(new ProducerRecord<>("events", 0, null, "v" + i));
+    p.flush();
+    TopicPartition tp = new TopicPartition("events", 0);
+    synchronized (cluster.partition("events", 0)) {
+      cluster.partition("events", 0).logStart = 3;   // retention deleted offsets 0-2
+    }
+
+    List<OffsetResetEvent> resets = new java.util.concurrent.CopyOnWriteArrayList<>();
+    Consumer<String, String> earliest = consumer(ConsumerConfig.builder().autoOffsetReset("earliest")
+        .offsetResetListener(resets::add));
+    earliest.assign(List.of(tp));
+    earliest.seek(tp, 1);   // below the log start
+    assertThat(pollUntil(earliest, 7)).extracting(ConsumerRecord::offset).startsWith(3L).hasSize(7);
+    assertThat(resets).containsExactly(new OffsetResetEvent(tp, 1, 3, 10, ConsumerConfig.OffsetReset.EARLIEST, 3));
+    assertThat(resets.get(0).describe())
+        .isEqualTo("partition events-0: offset 1 is out of range [3, 10]; reset to offset 3 (earliest, per the reset policy)");
+
+    resets.clear();
+    Consumer<String, String> latest = consumer(ConsumerConfig.builder().autoOffsetReset("latest")
+        .offsetResetListener(resets::add));
+    latest.assign(List.of(tp));
+    latest.seek(tp, 50);   // beyond the high watermark
+    await().atMost(Duration.ofSeconds(10)).until(() -> {
+      latest.poll(Duration.ofMillis(50));
+      return !resets.isEmpty();
+    });
+    assertThat(resets).containsExactly(new OffsetResetEvent(tp, 50, 3, 10, ConsumerConfig.OffsetReset.LATEST, 10));
+    assertThat(latest.position(tp)).isEqualTo(10);
+    // A position set by seek() is not reported: only resets of out-of-range positions are.
+    latest.seekToBeginning(List.of(tp));
+    assertThat(latest.position(tp)).isEqualTo(3);
+    assertThat(resets).hasSize(1);
+
+    Consumer<String, String> none = consumer(ConsumerConfig.builder().autoOffsetReset("none")
+        .offsetResetListener(resets::add));
+    none.assign(List.of(tp));
+    none.seek(tp, 50);
+    assertThatThrownBy(() -> {
+      while (true) none.poll(Duration.ofMillis(100));
+    }).isInstanceOfSatisfying(BrookException.class, e -> {
+      assertThat(e.code()).isEqualTo(ErrorCode.OFFSET_OUT_OF_RANGE);
+      assertThat(e.getMessage()).contains("events-0", "offset 50", "[3, 10]", "none");
+    });
+    assertThat(resets).hasSize(1);   // nothing was reset
   }
 
   @Test

@@ -138,8 +138,9 @@ final class RequestValidator {
     List<TopicCreation> out = new ArrayList<>(req.getTopicsCount());
     for (NewTopic t : req.getTopicsList()) {
       TopicCreation.Builder c = TopicCreation.newBuilder().setName(t.getName());
-      int partitions = t.getPartitions() == 0 ? defaultPartitions : t.getPartitions();
-      int rf = t.getReplicationFactor() == 0 ? defaultReplicationFactor : t.getReplicationFactor();
+      // Unset takes the cluster default; a value that is set (0 included) is checked as given.
+      int partitions = t.hasPartitions() ? t.getPartitions() : defaultPartitions;
+      int rf = t.hasReplicationFactor() ? t.getReplicationFactor() : defaultReplicationFactor;
       String reason;
       if ((reason = TopicNames.invalidReason(t.getName())) != null) {
         reject(c, ErrorCode.INVALID_TOPIC, reason);
@@ -149,7 +150,8 @@ final class RequestValidator {
         reject(c, ErrorCode.TOPIC_ALREADY_EXISTS, "topic '" + t.getName() + "' already exists");
       } else if (partitions < 1 || partitions > MAX_PARTITIONS) {
         reject(c, ErrorCode.INVALID_PARTITIONS,
-            "partitions must be between 1 and " + MAX_PARTITIONS + " (0 = cluster default), got " + t.getPartitions());
+            "partitions must be between 1 and " + MAX_PARTITIONS + " (leave it unset for the cluster default), got "
+            + partitions);
       } else if (rf < 1 || rf > usable.size()) {
         reject(c, ErrorCode.INVALID_REPLICATION_FACTOR, "replication factor must be between 1 and the number of "
             + "available brokers (" + usable.size() + "), got " + rf);

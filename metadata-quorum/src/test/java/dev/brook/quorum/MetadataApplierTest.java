@@ -93,22 +93,25 @@ class MetadataApplierTest {
     registerBrokers(1);
     create(topic("exists", 1, 1));
     CreateTopicsResponse r = create(
-        topic("ok", 0, 0),
+        NewTopic.newBuilder().setName("ok").build(),   // counts unset: the cluster defaults
         topic("exists", 1, 1),
         topic("bad name!", 1, 1),
         topic("neg", -1, 1),
         topic("rf", 1, 2),
         NewTopic.newBuilder().setName("cfg").putConfigs("retention.ms", "soon").build(),
         NewTopic.newBuilder().setName("cfg2").putConfigs("no.such.key", "1").build(),
-        topic("ok", 1, 1));
+        topic("ok", 1, 1),
+        topic("zero", 0, 1),   // an explicit 0 is not "the default"
+        topic("zero-rf", 1, 0));
     assertThat(r.getTopicsList()).extracting(x -> x.getError().getCode()).containsExactly(
         ErrorCode.NONE, ErrorCode.TOPIC_ALREADY_EXISTS, ErrorCode.INVALID_TOPIC, ErrorCode.INVALID_PARTITIONS,
         ErrorCode.INVALID_REPLICATION_FACTOR, ErrorCode.INVALID_CONFIG, ErrorCode.INVALID_CONFIG,
-        ErrorCode.TOPIC_ALREADY_EXISTS);
+        ErrorCode.TOPIC_ALREADY_EXISTS, ErrorCode.INVALID_PARTITIONS, ErrorCode.INVALID_REPLICATION_FACTOR);
     assertThat(r.getTopics(0).getPartitions()).isEqualTo(1);
     assertThat(r.getTopics(0).getReplicationFactor()).isEqualTo(1);
+    assertThat(r.getTopics(8).getError().getMessage()).contains("got 0");
     assertThat(r.getTopicsList()).extracting(CreateTopicResult::getName).containsExactly(
-        "ok", "exists", "bad name!", "neg", "rf", "cfg", "cfg2", "ok");
+        "ok", "exists", "bad name!", "neg", "rf", "cfg", "cfg2", "ok", "zero", "zero-rf");
     assertThat(image.topics().keySet()).containsExactly("exists", "ok");
   }
 

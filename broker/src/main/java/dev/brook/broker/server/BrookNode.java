@@ -58,6 +58,7 @@ public final class BrookNode implements AutoCloseable {
 
   /** Starts the node; on failure everything started so far is stopped again. */
   public static BrookNode start(NodeConfig config) throws IOException {
+    PortCheck.ensureBindable(config);   // before anything is created on disk
     BrookNode node = new BrookNode(config);
     try {
       node.startAll();
@@ -108,7 +109,16 @@ public final class BrookNode implements AutoCloseable {
     for (ServerServiceDefinition s : services) {
       builder.addService(MalformedRequestGuard.guard(s));
     }
-    server = builder.build().start();
+    try {
+      server = builder.build().start();
+    } catch (IOException e) {
+      // Taken between PortCheck and now (a race): still name the key and address.
+      if (e.getMessage() != null && e.getMessage().startsWith("Failed to bind")) {
+        throw new ConfigException(NodeConfig.BROKER_ADDRESS, PortCheck.describe(NodeConfig.BROKER_ADDRESS, address,
+            e.getCause() == null ? e.getMessage() : e.getCause().getMessage()));
+      }
+      throw e;
+    }
     brokerAddress = address.host() + ":" + server.getPort();
     health.setStatus("", ServingStatus.NOT_SERVING);
     LOG.info("broker {} listening on {}; registering with the metadata quorum", config.nodeId(), brokerAddress);

@@ -6,16 +6,16 @@ public record HostPort(String host, int port) {
     String v = value.trim();
     int colon = v.lastIndexOf(':');
     if (colon <= 0 || colon == v.length() - 1) {
-      throw new ConfigException(key + " must be host:port, got '" + value + "'");
+      throw new ConfigException(key, key + " must be host:port, got '" + value + "'");
     }
     int port;
     try {
       port = Integer.parseInt(v.substring(colon + 1));
     } catch (NumberFormatException e) {
-      throw new ConfigException(key + " has a non-numeric port in '" + value + "'");
+      throw new ConfigException(key, key + " has a non-numeric port in '" + value + "'");
     }
     if (port < 0 || port > 65535) {
-      throw new ConfigException(key + " port must be between 0 and 65535, got " + port);
+      throw new ConfigException(key, key + " port must be between 0 and 65535, got " + port);
     }
     return new HostPort(v.substring(0, colon), port);
   }

@@ -2,9 +2,6 @@ package dev.brook.broker.server;
 
 import dev.brook.broker.replica.ReplicationConfig;
 import dev.brook.protocol.TopicConfig;
-import java.io.IOException;
-import java.io.Reader;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -13,7 +10,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Set;
 
 /**
@@ -148,11 +144,14 @@ public final class NodeConfig {
   private final long scrubberBytesPerSecond;
   private final long scrubberIntervalMs;
   private final Map<String, String> topicDefaults;
+  /** The file this was loaded from and the line of each key, for messages; null otherwise. */
+  private Path source;
+  private PropertiesFile sourceLines;
 
   private NodeConfig(Map<String, String> props) {
     for (String name : props.keySet()) {
       if (!KEYS.containsKey(name)) {
-        throw new ConfigException("unknown config key '" + name + "'");
+        throw new ConfigException(name, "unknown config key '" + name + "'" + suggestion(name));
       }
     }
     nodeId = (int) longValue(props, NODE_ID, 0, Integer.MAX_VALUE);
@@ -163,9 +162,9 @@ public final class NodeConfig {
     if (roles.contains(Role.QUORUM)) {
       quorumAddress = HostPort.parse(QUORUM_ADDRESS, required(props, QUORUM_ADDRESS));
       Voter self = voters.stream().filter(v -> v.id() == nodeId).findFirst().orElseThrow(() ->
-          new ConfigException(QUORUM_VOTERS + " has no entry for node.id " + nodeId + ", which has the quorum role"));
+          new ConfigException(QUORUM_VOTERS, QUORUM_VOTERS + " has no entry for node.id " + nodeId + ", which has the quorum role"));
       if (self.port() != quorumAddress.port() && quorumAddress.port() != 0) {
-        throw new ConfigException(QUORUM_ADDRESS + " " + quorumAddress + " does not match this node's entry "
+        throw new ConfigException(QUORUM_ADDRESS, QUORUM_ADDRESS + " " + quorumAddress + " does not match this node's entry "
             + self + " in " + QUORUM_VOTERS);
       }
     } else {
@@ -182,7 +181,7 @@ public final class NodeConfig {
     heartbeatIntervalMs = longValue(props, HEARTBEAT_INTERVAL_MS, 10, 60_000);
     sessionTimeoutMs = longValue(props, SESSION_TIMEOUT_MS, 100, 600_000);
     if (sessionTimeoutMs < 2 * heartbeatIntervalMs) {
-      throw new ConfigException(SESSION_TIMEOUT_MS + " (" + sessionTimeoutMs + ") must be at least twice "
+      throw new ConfigException(SESSION_TIMEOUT_MS, SESSION_TIMEOUT_MS + " (" + sessionTimeoutMs + ") must be at least twice "
           + HEARTBEAT_INTERVAL_MS + " (" + heartbeatIntervalMs + ")");
     }
     leaderImbalanceCheckIntervalMs = longValue(props, LEADER_IMBALANCE_CHECK_INTERVAL_MS, 100, Long.MAX_VALUE);
@@ -191,7 +190,7 @@ public final class NodeConfig {
     long fetchWaitMaxMs = longValue(props, REPLICA_FETCH_WAIT_MAX_MS, 0, Integer.MAX_VALUE);
     if (fetchWaitMaxMs >= replicaLagTimeMaxMs) {
       // Kafka's rule: a follower whose fetch is held this long would look out of sync while caught up.
-      throw new ConfigException(REPLICA_FETCH_WAIT_MAX_MS + " (" + fetchWaitMaxMs + ") must be smaller than "
+      throw new ConfigException(REPLICA_FETCH_WAIT_MAX_MS, REPLICA_FETCH_WAIT_MAX_MS + " (" + fetchWaitMaxMs + ") must be smaller than "
           + REPLICA_LAG_TIME_MAX_MS + " (" + replicaLagTimeMaxMs + ")");
     }
     replication = new ReplicationConfig(replicaLagTimeMaxMs, (int) fetchWaitMaxMs,
@@ -210,7 +209,7 @@ public final class NodeConfig {
       String v = value(props, e.getKey()).trim();
       String reason = TopicConfig.keys().get(e.getValue()).invalidReason(v);
       if (reason != null) {
-        throw new ConfigException(e.getKey() + ": " + reason);
+        throw new ConfigException(e.getKey(), e.getKey() + ": " + reason);
       }
       defaults.put(e.getValue(), v);
     }
@@ -218,23 +217,38 @@ public final class NodeConfig {
     defaults.put("default.replication.factor", String.valueOf(defaultReplicationFactor));
     topicDefaults = Collections.unmodifiableMap(defaults);
     if (maxRequestBytes < Long.parseLong(topicDefaults.get(TopicConfig.MAX_MESSAGE_BYTES)) + 1024) {
-      throw new ConfigException(MAX_REQUEST_BYTES + " must be larger than message.max.bytes");
+      throw new ConfigException(MAX_REQUEST_BYTES, MAX_REQUEST_BYTES + " must be larger than message.max.bytes");
     }
   }
 
-  /** Reads and validates a properties file. */
+  /**
+   * Reads and validates a properties file. Every error names the file, and the line when one
+   * line is at fault: {@code config/node1.properties:4: node.id must be a whole number, got 'one'}.
+   * See {@link PropertiesFile} for the syntax.
+   */
   public static NodeConfig load(Path file) {
-    Properties p = new Properties();
-    try (Reader r = Files.newBufferedReader(file)) {
-      p.load(r);
-    } catch (IOException e) {
-      throw new ConfigException("cannot read config file " + file + ": " + e.getMessage());
+    PropertiesFile p = PropertiesFile.read(file);
+    try {
+      NodeConfig c = new NodeConfig(p.values());
+      c.source = file;
+      c.sourceLines = p;
+      return c;
+    } catch (ConfigException e) {
+      throw locate(file, p, e);
     }
-    Map<String, String> map = new LinkedHashMap<>();
-    for (String name : p.stringPropertyNames()) {
-      map.put(name, stripComment(p.getProperty(name)));
-    }
-    return new NodeConfig(map);
+  }
+
+  /**
+   * {@code e} (about a key of this config, e.g. a port in use found at start-up) with the file
+   * and line that set the key in front when this config was loaded from a file.
+   */
+  public ConfigException locate(ConfigException e) {
+    return source == null ? e : locate(source, sourceLines, e);
+  }
+
+  private static ConfigException locate(Path file, PropertiesFile p, ConfigException e) {
+    Integer line = e.key() == null ? null : p.lineOf(e.key());
+    return new ConfigException(e.key(), file + (line == null ? "" : ":" + line) + ": " + e.getMessage());
   }
 
   /** Validates a map of key/value pairs (tests and {@link #dev}). */
@@ -265,10 +279,36 @@ public final class NodeConfig {
     return Collections.unmodifiableMap(KEYS);
   }
 
-  // Properties files allow "key=value   # comment" in our examples; Java's loader does not.
-  private static String stripComment(String v) {
-    int hash = v.indexOf(" #");
-    return (hash >= 0 ? v.substring(0, hash) : v).trim();
+  /** " (did you mean 'broker.address'?)" for a key one or two typos away from a known one. */
+  private static String suggestion(String name) {
+    String best = null;
+    int bestDistance = 3;
+    for (String known : KEYS.keySet()) {
+      int d = distance(name, known);
+      if (d < bestDistance) {
+        bestDistance = d;
+        best = known;
+      }
+    }
+    return best == null ? "" : " (did you mean '" + best + "'?)";
+  }
+
+  /** Levenshtein distance. */
+  private static int distance(String a, String b) {
+    int[] prev = new int[b.length() + 1];
+    int[] cur = new int[b.length() + 1];
+    for (int j = 0; j <= b.length(); j++) prev[j] = j;
+    for (int i = 1; i <= a.length(); i++) {
+      cur[0] = i;
+      for (int j = 1; j <= b.length(); j++) {
+        int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+        cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
+      }
+      int[] t = prev;
+      prev = cur;
+      cur = t;
+    }
+    return prev[b.length()];
   }
 
   private static String value(Map<String, String> props, String name) {
@@ -279,7 +319,7 @@ public final class NodeConfig {
   private static String required(Map<String, String> props, String name) {
     String v = props.get(name);
     if (v == null || v.isBlank()) {
-      throw new ConfigException("missing required config key '" + name + "'");
+      throw new ConfigException(props.containsKey(name) ? name : null, "missing required config key '" + name + "'");
     }
     return v.trim();
   }
@@ -290,10 +330,10 @@ public final class NodeConfig {
     try {
       n = Long.parseLong(v.trim());
     } catch (NumberFormatException e) {
-      throw new ConfigException(name + " must be a whole number, got '" + v + "'");
+      throw new ConfigException(name, name + " must be a whole number, got '" + v + "'");
     }
     if (n < min || n > max) {
-      throw new ConfigException(name + " must be between " + min + " and " + max + ", got " + n);
+      throw new ConfigException(name, name + " must be between " + min + " and " + max + ", got " + n);
     }
     return n;
   }
@@ -310,7 +350,7 @@ public final class NodeConfig {
   private static boolean booleanValue(Map<String, String> props, String name) {
     String v = value(props, name).trim().toLowerCase(Locale.ROOT);
     if (!v.equals("true") && !v.equals("false")) {
-      throw new ConfigException(name + " must be true or false, got '" + v + "'");
+      throw new ConfigException(name, name + " must be true or false, got '" + v + "'");
     }
     return v.equals("true");
   }
@@ -323,11 +363,11 @@ public final class NodeConfig {
       switch (r) {
         case "quorum": roles.add(Role.QUORUM); break;
         case "broker": roles.add(Role.BROKER); break;
-        default: throw new ConfigException(ROLES + " must list quorum and/or broker, got '" + part.trim() + "'");
+        default: throw new ConfigException(ROLES, ROLES + " must list quorum and/or broker, got '" + part.trim() + "'");
       }
     }
     if (roles.isEmpty()) {
-      throw new ConfigException(ROLES + " must list quorum and/or broker");
+      throw new ConfigException(ROLES, ROLES + " must list quorum and/or broker");
     }
     return Collections.unmodifiableSet(roles);
   }
@@ -338,22 +378,22 @@ public final class NodeConfig {
       String s = part.trim();
       int at = s.indexOf('@');
       if (at <= 0) {
-        throw new ConfigException(QUORUM_VOTERS + " entries must look like id@host:port, got '" + s + "'");
+        throw new ConfigException(QUORUM_VOTERS, QUORUM_VOTERS + " entries must look like id@host:port, got '" + s + "'");
       }
       int id;
       try {
         id = Integer.parseInt(s.substring(0, at));
       } catch (NumberFormatException e) {
-        throw new ConfigException(QUORUM_VOTERS + " entry '" + s + "' has a non-numeric id");
+        throw new ConfigException(QUORUM_VOTERS, QUORUM_VOTERS + " entry '" + s + "' has a non-numeric id");
       }
       HostPort hp = HostPort.parse(QUORUM_VOTERS, s.substring(at + 1));
       if (out.stream().anyMatch(o -> o.id() == id)) {
-        throw new ConfigException(QUORUM_VOTERS + " lists node " + id + " twice");
+        throw new ConfigException(QUORUM_VOTERS, QUORUM_VOTERS + " lists node " + id + " twice");
       }
       out.add(new Voter(id, hp.host(), hp.port()));
     }
     if (out.size() != 1 && out.size() != 3 && out.size() != 5) {
-      throw new ConfigException(QUORUM_VOTERS + " must have 1, 3 or 5 voters, got " + out.size());
+      throw new ConfigException(QUORUM_VOTERS, QUORUM_VOTERS + " must have 1, 3 or 5 voters, got " + out.size());
     }
     return List.copyOf(out);
   }
