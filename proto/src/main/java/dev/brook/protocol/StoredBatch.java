@@ -255,26 +255,37 @@ public final class StoredBatch {
     if (recordsStart + (int) v != end) return false;
     ByteBuffer le = le(buf);
     if (le.getInt(m + RECORD_COUNT_POS) < 1) return false;
-    CRC32C crc = new CRC32C();
+    CrcScratch scratch = SCRATCH.get();
+    CRC32C crc = scratch.crc;
+    crc.reset();
     // Header field values after the CRC (tags are not covered), then the records bytes.
-    crcHeaderFromBuffer(crc, le, m);
-    ByteBuffer records = buf.duplicate();
-    records.limit(end).position(recordsStart);
-    crc.update(records);
+    ByteBuffer header = scratch.header;
+    header.clear();
+    header.putInt(le.getInt(m + ATTRIBUTES_POS));
+    header.putInt(le.getInt(m + RECORD_COUNT_POS));
+    header.putLong(le.getLong(m + BASE_TIMESTAMP_POS));
+    header.putLong(le.getLong(m + MAX_TIMESTAMP_POS));
+    header.putLong(le.getLong(m + PRODUCER_ID_POS));
+    header.putInt(le.getInt(m + PRODUCER_EPOCH_POS));
+    header.putInt(le.getInt(m + BASE_SEQUENCE_POS));
+    crc.update(header.array(), 0, 40);
+    if (buf.hasArray()) {
+      crc.update(buf.array(), buf.arrayOffset() + recordsStart, end - recordsStart);
+    } else {
+      ByteBuffer records = buf.duplicate();
+      records.limit(end).position(recordsStart);
+      crc.update(records);
+    }
     return (int) crc.getValue() == le.getInt(m + CRC_POS);
   }
 
-  private static void crcHeaderFromBuffer(CRC32C crc, ByteBuffer le, int m) {
-    ByteBuffer scratch = ByteBuffer.allocate(40).order(ByteOrder.LITTLE_ENDIAN);
-    scratch.putInt(le.getInt(m + ATTRIBUTES_POS));
-    scratch.putInt(le.getInt(m + RECORD_COUNT_POS));
-    scratch.putLong(le.getLong(m + BASE_TIMESTAMP_POS));
-    scratch.putLong(le.getLong(m + MAX_TIMESTAMP_POS));
-    scratch.putLong(le.getLong(m + PRODUCER_ID_POS));
-    scratch.putInt(le.getInt(m + PRODUCER_EPOCH_POS));
-    scratch.putInt(le.getInt(m + BASE_SEQUENCE_POS));
-    crc.update(scratch.array(), 0, 40);
+  /** Per-thread CRC state, so that checking a frame (on every read) allocates nothing. */
+  private static final class CrcScratch {
+    final CRC32C crc = new CRC32C();
+    final ByteBuffer header = ByteBuffer.allocate(40).order(ByteOrder.LITTLE_ENDIAN);
   }
+
+  private static final ThreadLocal<CrcScratch> SCRATCH = ThreadLocal.withInitial(CrcScratch::new);
 
   /** The CRC-32C a producer puts in {@link RecordBatch#getCrc()} (see records.proto). */
   public static int computeCrc(RecordBatch batch) {
