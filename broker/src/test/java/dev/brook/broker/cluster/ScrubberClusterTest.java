@@ -3,34 +3,10 @@ package dev.brook.broker.cluster;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.brook.proto.v1.Acks;
-import dev.brook.proto.v1.AdminServiceGrpc;
-import dev.brook.proto.v1.CreateTopicsRequest;
-import dev.brook.proto.v1.ErrorCode;
-import dev.brook.proto.v1.FetchPartition;
-import dev.brook.proto.v1.FetchPartitionResult;
-import dev.brook.proto.v1.FetchRequest;
-import dev.brook.proto.v1.FetchTopic;
-import dev.brook.proto.v1.NewTopic;
-import dev.brook.proto.v1.PartitionProduceResult;
-import dev.brook.proto.v1.RecordBatch;
-import dev.brook.proto.v1.RecordBatchList;
-import dev.brook.protocol.StoredBatch;
-import dev.brook.quorum.PartitionImage;
-import java.io.ByteArrayOutputStream;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -50,11 +26,13 @@ class ScrubberClusterTest {
   static Path dir;
 
   private InProcessCluster cluster;
+  private CorruptionFixture fx;
 
   @BeforeAll
   void start() throws Exception {
     cluster = InProcessCluster.start(dir, 3, Map.of("replica.lag.time.max.ms", "2000", "min.insync.replicas", "2",
         "log.scrubber.enable", "true", "log.scrubber.interval.ms", "200", "log.scrubber.bytes.per.second", "104857600"));
+    fx = new CorruptionFixture(cluster);
   }
 
   @AfterAll
@@ -62,77 +40,20 @@ class ScrubberClusterTest {
     if (cluster != null) cluster.close();
   }
 
-  private void create(String topic, int replicationFactor) {
-    var created = AdminServiceGrpc.newBlockingStub(cluster.channel(1)).withDeadlineAfter(30, TimeUnit.SECONDS)
-        .createTopics(CreateTopicsRequest.newBuilder().addTopics(NewTopic.newBuilder().setName(topic).setPartitions(1)
-            .setReplicationFactor(replicationFactor).putConfigs("segment.bytes", "2048")
-            .putConfigs("min.insync.replicas", replicationFactor == 1 ? "1" : "2")).build());
-    assertThat(created.getTopics(0).getError().getCode()).isEqualTo(ErrorCode.NONE);
-    await().atMost(Duration.ofSeconds(30)).until(() -> {
-      PartitionImage p = cluster.partition(topic, 0);
-      return p != null && p.leaderId() > 0 && p.isr().size() == replicationFactor;
-    });
-  }
-
-  private List<String> produce(String topic, int batches) throws Exception {
-    List<String> sent = new ArrayList<>();
-    for (int i = 0; i < batches; i++) {
-      PartitionProduceResult r = RawClient.produce(cluster.channel(cluster.partition(topic, 0).leaderId()), Acks.ACKS_ALL,
-          10_000, topic, 0, RawClient.batch("m" + i, 5));
-      assertThat(r.getError().getCode()).as("produce %d", i).isEqualTo(ErrorCode.NONE);
-      for (int j = 0; j < 5; j++) sent.add("m" + i + "/" + j);
-    }
-    return sent;
-  }
-
-  /**
-   * Flips one bit inside the records of the third batch of the node's first (closed) segment, the
-   * way a disk would; returns that batch's base offset.
-   */
-  private long flipABit(int node, String topic) throws Exception {
-    Path first;
-    try (Stream<Path> files = Files.list(cluster.logDir(node, topic, 0))) {
-      List<Path> logs = files.filter(f -> f.toString().endsWith(".log")).sorted().toList();
-      assertThat(logs.size()).as("closed segments").isGreaterThan(1);
-      first = logs.get(0);
-    }
-    ByteBuffer bytes = ByteBuffer.wrap(Files.readAllBytes(first)).order(ByteOrder.LITTLE_ENDIAN);
-    int pos = 0;
-    for (int i = 0; i < 2; i++) pos += StoredBatch.frameSizeAt(bytes, pos, bytes.limit());
-    int size = StoredBatch.frameSizeAt(bytes, pos, bytes.limit());
-    long base = StoredBatch.baseOffset(bytes, pos);
-    int target = pos + size - 3; // inside the records bytes
-    try (FileChannel ch = FileChannel.open(first, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-      ByteBuffer one = ByteBuffer.allocate(1);
-      ch.read(one, target);
-      one.put(0, (byte) (one.get(0) ^ 0x04)).rewind();
-      ch.write(one, target);
-    }
-    return base;
-  }
-
-  private byte[] logBytes(int node, String topic) throws Exception {
-    try (Stream<Path> files = Files.list(cluster.logDir(node, topic, 0))) {
-      ByteArrayOutputStream out = new ByteArrayOutputStream();
-      for (Path f : files.filter(f -> f.toString().endsWith(".log")).sorted().toList()) out.write(Files.readAllBytes(f));
-      return out.toByteArray();
-    }
-  }
-
   @Test
   void aDamagedFollowerCopyIsFoundAndRefetched() throws Exception {
     String topic = "scrubbed";
-    create(topic, 3);
-    produce(topic, 40);
+    fx.create(topic, 3);
+    fx.produce(topic, 40);
     int leader = cluster.partition(topic, 0).leaderId();
     int follower = cluster.partition(topic, 0).isr().stream().filter(r -> r != leader).findFirst().orElseThrow();
     await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
-        assertThat(logBytes(follower, topic)).isEqualTo(logBytes(leader, topic)));
-    flipABit(follower, topic);
-    assertThat(logBytes(follower, topic)).isNotEqualTo(logBytes(leader, topic));
+        assertThat(fx.logBytes(follower, topic)).isEqualTo(fx.logBytes(leader, topic)));
+    fx.flipABit(follower, topic);
+    assertThat(fx.logBytes(follower, topic)).isNotEqualTo(fx.logBytes(leader, topic));
 
     await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
-      assertThat(logBytes(follower, topic)).isEqualTo(logBytes(cluster.partition(topic, 0).leaderId(), topic));
+      assertThat(fx.logBytes(follower, topic)).isEqualTo(fx.logBytes(cluster.partition(topic, 0).leaderId(), topic));
       assertThat(cluster.partition(topic, 0).isr()).contains(follower);
     });
     assertThat(cluster.node(follower).replicaManager().scrubberPasses()).isPositive();
@@ -141,10 +62,10 @@ class ScrubberClusterTest {
   @Test
   void aDamagedUnreplicatedPartitionIsMarkedWithoutAnyRead() throws Exception {
     String topic = "scrubbed-single";
-    create(topic, 1);
-    produce(topic, 40);
+    fx.create(topic, 1);
+    fx.produce(topic, 40);
     int node = cluster.partition(topic, 0).leaderId();
-    long bad = flipABit(node, topic);
+    long bad = fx.flipABit(node, topic);
     await().atMost(Duration.ofSeconds(30)).until(() ->
         cluster.node(node).replicaManager().partition(topic, 0).corruptFrom() == bad);
   }
