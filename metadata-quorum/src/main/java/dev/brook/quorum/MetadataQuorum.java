@@ -98,7 +98,7 @@ public final class MetadataQuorum implements AutoCloseable {
     QuorumController controller = new QuorumController(config.nodeId(), publisher::current, config.brokerSessionTimeoutMs(),
         config.leaderImbalanceCheckIntervalMs(), config.clusterDefaults(), QuorumController.monotonicClockMs());
     RequestValidator validator = new RequestValidator(config.defaultPartitions(), config.defaultReplicationFactor(),
-        Records::newId, System::currentTimeMillis);
+        Records::newId, System::currentTimeMillis, controller.leases(), controller::nowMs);
     MetadataStateMachine stateMachine = new MetadataStateMachine(config.nodeId(), dbDir, validator, publisher, controller);
 
     RaftServer server = null;

@@ -110,16 +110,31 @@ final class RaftMetadataClient implements MetadataClient {
   }
 
   @Override
-  public CompletableFuture<Long> registerBroker(int nodeId, String address, String rack) {
+  public CompletableFuture<RegisteredBroker> register(BrokerRegistration reg) {
+    int nodeId = reg.nodeId();
     if (nodeId < 0) return CompletableFuture.failedFuture(new IllegalArgumentException("nodeId must be >= 0, got " + nodeId));
-    if (address == null || address.isBlank()) {
+    if (reg.address() == null || reg.address().isBlank()) {
       return CompletableFuture.failedFuture(new IllegalArgumentException("broker " + nodeId + " needs an address"));
     }
     QuorumRequest req = QuorumRequest.newBuilder()
-        .setRegisterBroker(RegisterBrokerRequest.newBuilder().setNodeId(nodeId).setAddress(address)
-            .setRack(rack == null ? "" : rack))
+        .setRegisterBroker(RegisterBrokerRequest.newBuilder().setNodeId(nodeId).setAddress(reg.address())
+            .setRack(reg.rack()).setIncarnationId(reg.incarnationId()).setClusterId(reg.clusterId()))
         .build();
-    return write(req).thenApply(r -> parse(r, RegisterBrokerReply::parseFrom).getBrokerEpoch());
+    return write(req).thenApply(r -> {
+      RegisterBrokerReply reply = parse(r, RegisterBrokerReply::parseFrom);
+      switch (reply.getRefusal()) {
+        case REGISTRATION_ACCEPTED:
+          return new RegisteredBroker(reply.getBrokerEpoch(), reply.getClusterId());
+        case NODE_ID_IN_USE:
+          throw new RegistrationRefusedException(RegistrationRefusedException.Reason.NODE_ID_IN_USE, reply.getRefusalMessage());
+        case CLUSTER_ID_MISMATCH:
+          throw new RegistrationRefusedException(RegistrationRefusedException.Reason.CLUSTER_ID_MISMATCH,
+              reply.getRefusalMessage());
+        default:
+          throw new QuorumException(ErrorCode.UNKNOWN_SERVER_ERROR,
+              "registration refused for an unknown reason " + reply.getRefusalValue() + ": " + reply.getRefusalMessage());
+      }
+    });
   }
 
   @Override
