@@ -54,7 +54,10 @@ class QuorumOutageProcessTest {
 
   @AfterEach
   void tearDown() {
-    if (cluster != null) cluster.close();
+    if (cluster != null) {
+      if (Boolean.getBoolean("brook.test.printLogs")) cluster.printLogTails(400);
+      cluster.close();
+    }
   }
 
   @Test
@@ -79,9 +82,12 @@ class QuorumOutageProcessTest {
         .until(() -> cluster.node(1).isAlive());
 
     long restartAt = System.nanoTime();
+    System.out.println("QuorumOutageProcessTest: restarting node 2 at " + java.time.Instant.now());
     cluster.restart(2);
     long backAt = System.nanoTime();
+    System.out.println("QuorumOutageProcessTest: node 2 ready at " + java.time.Instant.now());
     long writableAt = awaitAllPartitionsWritable(cluster.brokerAddress(1), Duration.ofSeconds(60));
+    System.out.println("QuorumOutageProcessTest: every partition writable at " + java.time.Instant.now());
     double sinceStartS = (writableAt - restartAt) / 1e9;
     double sinceReadyS = (writableAt - backAt) / 1e9;
     System.out.printf("%s: outage %.1f s; acks=all on every partition again %.2f s after node 2 was started, "
