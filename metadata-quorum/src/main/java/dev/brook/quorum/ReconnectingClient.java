@@ -57,6 +57,8 @@ final class ReconnectingClient<C extends AutoCloseable> implements AutoCloseable
   private long notBeforeNanos;
   private long backoffMs = INITIAL_BACKOFF_MS;
   private int failuresSinceSuccess;
+  /** Whether the outage since the last success was logged at WARN already (once per outage). */
+  private boolean warned;
   private long replacements;
   private boolean closed;
 
@@ -106,7 +108,14 @@ final class ReconnectingClient<C extends AutoCloseable> implements AutoCloseable
             "the metadata quorum is not reachable; " + name + " reconnects in "
                 + TimeUnit.NANOSECONDS.toMillis(notBeforeNanos - now) + " ms");
       }
-      current = factory.get();
+      try {
+        current = factory.get();
+      } catch (RuntimeException e) {
+        notBeforeNanos = now + TimeUnit.MILLISECONDS.toNanos(backoffMs);
+        backoffMs = Math.min(MAX_BACKOFF_MS, backoffMs * 2);
+        throw new QuorumException(dev.brook.proto.v1.ErrorCode.QUORUM_NOT_AVAILABLE,
+            name + " cannot create a quorum client: " + e.getMessage(), e);
+      }
       replacements++;
       LOG.debug("{}: created a new quorum client (replacement {})", name, replacements);
     }
@@ -129,6 +138,7 @@ final class ReconnectingClient<C extends AutoCloseable> implements AutoCloseable
     synchronized (this) {
       failures = failuresSinceSuccess;
       failuresSinceSuccess = 0;
+      warned = false;
       backoffMs = INITIAL_BACKOFF_MS;
     }
     if (failures > 0) LOG.info("{}: the metadata quorum answers again (after {} failed calls)", name, failures);
@@ -142,8 +152,9 @@ final class ReconnectingClient<C extends AutoCloseable> implements AutoCloseable
     boolean first;
     synchronized (this) {
       failuresSinceSuccess++;
-      first = failuresSinceSuccess == 1;
       if (closed || client != current) return; // already replaced
+      first = !warned;
+      warned = true;
       broken = current;
       current = null;
       delayMs = backoffMs;
