@@ -7,12 +7,12 @@ import java.util.concurrent.ConcurrentHashMap;
  * Which incarnation of each node id the active controller heard from lately: the evidence the
  * leader uses to refuse a second node that registers with a node id a live node holds.
  *
- * <p>Rules: a node's incarnation is <em>live</em> when this leader heard from it (an accepted
- * registration or a heartbeat answered NONE) within the session timeout, or when this node became
- * the active controller less than a session timeout ago (the previous leader's knowledge is lost:
- * every registration gets a full session, as {@link BrokerHeartbeatManager} gives every lease).
- * When this node is not the active controller nothing is known and everything counts as live,
- * which errs on the side of refusing. The controller additionally treats a registration whose
+ * <p>Rules ({@link #state}): a node's incarnation is {@link State#LIVE} when this leader heard
+ * from it (an accepted registration or a heartbeat answered NONE) within the session timeout;
+ * {@link State#UNKNOWN} when it did not but this node became the active controller less than a
+ * session timeout ago (the previous leader's knowledge is lost: every registration gets a full
+ * session, as {@link BrokerHeartbeatManager} gives every lease), or is not the active controller
+ * at all; {@link State#EXPIRED} otherwise. The validator additionally treats a registration whose
  * lease expired as never live (it is fenced for good: {@code BrokerImage.leaseExpired}).
  *
  * <p>This is leader-local, unreplicated state: its verdicts are stamped into the RegisterBroker
@@ -23,6 +23,16 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class IncarnationLeases {
   private record Contact(String incarnationId, long lastMs) {}
+
+  /** What this leader knows of one incarnation's lease. */
+  enum State {
+    /** Heard from within the session timeout. */
+    LIVE,
+    /** Not heard from, but this leader is too new (or not active) to tell. */
+    UNKNOWN,
+    /** Not heard from for a whole session while this leader was active: dead as far as it knows. */
+    EXPIRED
+  }
 
   private final long sessionTimeoutMs;
   private final Map<Integer, Contact> contacts = new ConcurrentHashMap<>();
@@ -50,12 +60,13 @@ final class IncarnationLeases {
     contacts.put(nodeId, new Contact(incarnationId, nowMs));
   }
 
-  /** Whether {@code incarnationId} of {@code nodeId} may be alive, as far as this leader can tell. */
-  boolean live(int nodeId, String incarnationId, long nowMs) {
-    long since = activeSinceMs;
-    if (since == Long.MIN_VALUE || nowMs - since <= sessionTimeoutMs) return true;
+  /** What this leader knows of the lease of {@code incarnationId} of {@code nodeId}. */
+  State state(int nodeId, String incarnationId, long nowMs) {
     Contact c = contacts.get(nodeId);
-    return c != null && c.incarnationId().equals(incarnationId) && nowMs - c.lastMs() <= sessionTimeoutMs;
+    if (c != null && c.incarnationId().equals(incarnationId) && nowMs - c.lastMs() <= sessionTimeoutMs) return State.LIVE;
+    long since = activeSinceMs;
+    if (since == Long.MIN_VALUE || nowMs - since <= sessionTimeoutMs) return State.UNKNOWN;
+    return State.EXPIRED;
   }
 
   /** Ms since this leader last heard from {@code incarnationId} of {@code nodeId}, or -1 if it did not. */

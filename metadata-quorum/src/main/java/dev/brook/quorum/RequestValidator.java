@@ -83,11 +83,14 @@ final class RequestValidator {
    * A registration, with the leader's verdict stamped in (see RegistrationRefusal in
    * quorum.proto): refused when the node's data dir belongs to another cluster, or when another
    * incarnation of the node id holds a live lease (its registration is not lease-expired and
-   * {@link IncarnationLeases#live} says so). The same incarnation (a restart on the same data
-   * dir) is always accepted, and so is any registration without an incarnation id or over one
-   * without. An accepted one counts as contact with its incarnation.
+   * {@link IncarnationLeases#state} says LIVE). When the leader cannot tell yet (UNKNOWN: it is
+   * too new) the request fails without reaching the log and the node retries; once the old
+   * lease is EXPIRED the new incarnation takes over. The same incarnation (a restart on the same
+   * data dir) is always accepted, and so is any registration without an incarnation id or over
+   * one without. An accepted one counts as contact with its incarnation.
    *
-   * @throws IllegalArgumentException when the request is malformed (the client gets INVALID_REQUEST)
+   * @throws IllegalArgumentException when the request is malformed, or its verdict must wait
+   *     (the client gets INVALID_REQUEST, which BrokerLifecycle retries)
    */
   MetadataCommand registerBroker(RegisterBrokerRequest req, MetadataImage image) {
     int id = req.getNodeId();
@@ -104,14 +107,21 @@ final class RequestValidator {
       cmd.setRefusal(RegistrationRefusal.CLUSTER_ID_MISMATCH).setRefusalMessage("the data dir of node " + id
           + " belongs to cluster " + req.getClusterId() + " but this metadata quorum is cluster " + clusterId);
     } else if (holder != null && !incarnation.isEmpty() && !holder.incarnationId().isEmpty()
-        && !holder.incarnationId().equals(incarnation) && !holder.leaseExpired()
-        && leases.live(id, holder.incarnationId(), now)) {
-      long age = leases.ageMs(id, holder.incarnationId(), now);
-      cmd.setRefusal(RegistrationRefusal.NODE_ID_IN_USE).setRefusalMessage("node.id " + id
-          + " is in use by a live node at " + holder.address() + " (incarnation " + holder.incarnationId()
-          + (age >= 0 ? ", last heard " + age + " ms ago" : ", whose lease has not expired yet")
-          + "); this node is incarnation " + incarnation
-          + ": give it another node.id, or wait until the other node's lease expired (broker.session.timeout.ms)");
+        && !holder.incarnationId().equals(incarnation) && !holder.leaseExpired()) {
+      switch (leases.state(id, holder.incarnationId(), now)) {
+        case LIVE -> {
+          long age = leases.ageMs(id, holder.incarnationId(), now);
+          cmd.setRefusal(RegistrationRefusal.NODE_ID_IN_USE).setRefusalMessage("node.id " + id
+              + " is in use by a live node at " + holder.address() + " (incarnation " + holder.incarnationId()
+              + ", last heard " + age + " ms ago); this node is incarnation " + incarnation
+              + ": give it another node.id, or wait until the other node's lease expired (broker.session.timeout.ms)");
+        }
+        // Not logged, answered as an invalid request: the node retries until the leader can tell.
+        case UNKNOWN -> throw new IllegalArgumentException("node.id " + id + " is registered by incarnation "
+            + holder.incarnationId() + " at " + holder.address() + ", whose lease this quorum leader cannot judge yet"
+            + " (it became leader less than broker.session.timeout.ms ago); retry");
+        case EXPIRED -> leases.heard(id, incarnation, now);
+      }
     } else {
       leases.heard(id, incarnation, now);
     }

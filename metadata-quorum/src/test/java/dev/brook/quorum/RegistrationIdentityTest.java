@@ -1,6 +1,7 @@
 package dev.brook.quorum;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.brook.quorum.proto.BrokerChange;
 import dev.brook.quorum.proto.ControllerBatch;
@@ -103,6 +104,7 @@ class RegistrationIdentityTest {
     initialize();
     leases.activated(nowMs.get()); // just became leader: cannot tell for a session...
     register(5, "old", "");
+    leases.heard(5, "old", nowMs.get());
     long epoch = image.brokers().get(5).brokerEpoch();
     apply(MetadataCommand.newBuilder().setControllerBatch(ControllerBatch.newBuilder().addBrokers(BrokerChange.newBuilder()
         .setNodeId(5).setBrokerEpoch(epoch).setFenced(true).setLeaseExpired(true))).build());
@@ -111,17 +113,31 @@ class RegistrationIdentityTest {
   }
 
   @Test
-  void aFreshLeaderRefusesUntilItCanTell() throws Exception {
+  void aFreshLeaderMakesANewIncarnationWaitUntilItCanTell() throws Exception {
     initialize();
     activeForAWhile();
     register(6, "a", "");
+    long epoch = image.brokers().get(6).brokerEpoch();
     // A new leader term: the previous leader's contacts are gone; every registration gets a session.
     leases.activated(nowMs.get());
     nowMs.addAndGet(SESSION_MS / 2);
-    assertThat(register(6, "b", "").getRefusal()).isEqualTo(RegistrationRefusal.NODE_ID_IN_USE);
-    // Not active at all: refuses too (errs on the side of the node that may be alive).
+    RegisterBrokerRequest b = RegisterBrokerRequest.newBuilder().setNodeId(6).setAddress("h:6b").setIncarnationId("b")
+        .build();
+    assertThatThrownBy(() -> validator.registerBroker(b, image)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("cannot judge yet").hasMessageContaining("retry");
+    // Not active at all: cannot tell either.
     leases.deactivated();
+    assertThatThrownBy(() -> validator.registerBroker(b, image)).isInstanceOf(IllegalArgumentException.class);
+    assertThat(image.brokers().get(6).brokerEpoch()).isEqualTo(epoch);
+
+    // Once the old incarnation heartbeats, the verdict is final; once it stayed silent a whole
+    // session of this leader, the new one takes over.
+    leases.activated(nowMs.get());
+    leases.heard(6, "a", nowMs.get());
     assertThat(register(6, "b", "").getRefusal()).isEqualTo(RegistrationRefusal.NODE_ID_IN_USE);
+    nowMs.addAndGet(SESSION_MS + 1);
+    assertThat(register(6, "b", "").getRefusal()).isEqualTo(RegistrationRefusal.REGISTRATION_ACCEPTED);
+    assertThat(image.brokers().get(6).incarnationId()).isEqualTo("b");
   }
 
   @Test
