@@ -104,6 +104,24 @@ class NodeIdentityClusterTest {
   }
 
   @Test
+  void aNodeOnAReplacedDiskTakesOverOnceTheOldLeaseExpired() throws Exception {
+    extra = BrookNode.start(brokerOnly(6, dir.resolve("old-disk")));
+    extra.awaitReady(30_000);
+    String oldIncarnation = cluster.image().brokers().get(6).incarnationId();
+    extra.close(); // the old disk's node is gone for good
+    extra = null;
+    await("broker 6 fenced after its session").atMost(WAIT)
+        .until(() -> cluster.image().brokers().get(6).fenced());
+
+    extra = BrookNode.start(brokerOnly(6, dir.resolve("new-disk")));
+    extra.awaitReady(30_000);
+    BrokerImage now = cluster.image().brokers().get(6);
+    assertThat(now.incarnationId()).isNotEqualTo(oldIncarnation)
+        .isEqualTo(NodeIdentity.open(dir.resolve("new-disk"), 6).incarnationId());
+    assertThat(now.isActive()).isTrue();
+  }
+
+  @Test
   void aDataDirOfAnotherClusterIsRefused() throws Exception {
     Path foreign = dir.resolve("foreign");
     Files.createDirectories(foreign);
