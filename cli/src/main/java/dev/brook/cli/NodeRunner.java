@@ -35,6 +35,11 @@ final class NodeRunner {
     try {
       node.ready().join();
     } catch (java.util.concurrent.CompletionException e) {
+      if (e.getCause() instanceof ConfigException refused) {
+        // Refused by the metadata quorum (duplicate node.id, data dir of another cluster): exit
+        // (the shutdown hook stops the node).
+        throw new Failures.CliException(refused.getMessage());
+      }
       stopped.await();
       return 0;
     }

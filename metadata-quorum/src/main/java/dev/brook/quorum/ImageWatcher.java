@@ -22,6 +22,9 @@ import org.slf4j.LoggerFactory;
  * change) it also fetches after {@link #SAFETY_POLL_MS} without news; such a fetch of an
  * unchanged image carries no image, only the index.
  *
+ * <p>The Ratis client is a {@link ReconnectingClient}: a fetch that fails because the client
+ * broke (a long quorum outage) replaces it, and the loop retries forever.
+ *
  * <p>Threading: one daemon thread per client runs the loop; {@link #wake} and {@link #close}
  * may be called from any thread.
  */
@@ -32,7 +35,7 @@ final class ImageWatcher implements AutoCloseable {
   /** Pause after a failed fetch (no leader yet): keeps a dead quorum from being hammered. */
   static final long RETRY_MS = 200;
 
-  private final RaftClient raft;
+  private final ReconnectingClient<RaftClient> raft;
   private final ImagePublisher publisher;
   private final long timeoutMs;
   private final Thread thread;
@@ -46,7 +49,7 @@ final class ImageWatcher implements AutoCloseable {
   private CompletableFuture<RaftClientReply> watch;
   private long watchIndex = -1;
 
-  ImageWatcher(RaftClient raft, ImagePublisher publisher, long timeoutMs, String name) {
+  ImageWatcher(ReconnectingClient<RaftClient> raft, ImagePublisher publisher, long timeoutMs, String name) {
     this.raft = raft;
     this.publisher = publisher;
     this.timeoutMs = timeoutMs;
@@ -97,7 +100,7 @@ final class ImageWatcher implements AutoCloseable {
     // leader until the client's request timeout (they completed at once on followers), delaying
     // every image change for brokers by seconds. The image is a cache: every change a broker
     // proposes is validated again by the leader when it is applied.
-    RaftClientReply reply = raft.async().sendReadOnlyNonLinearizable(RaftMetadataClient.toMessage(req))
+    RaftClientReply reply = raft.call(c -> c.async().sendReadOnlyNonLinearizable(RaftMetadataClient.toMessage(req)))
         .get(timeoutMs, TimeUnit.MILLISECONDS);
     if (!reply.isSuccess()) throw new ExecutionException(reply.getException());
     FetchImageReply f = RaftMetadataClient.parse(reply, FetchImageReply::parseFrom);
@@ -117,7 +120,10 @@ final class ImageWatcher implements AutoCloseable {
     long next = appliedIndex + 1;
     if (watch == null || watch.isDone() || watchIndex != next) {
       if (watch != null) watch.cancel(false);
-      watch = raft.async().watch(next, ReplicationLevel.MAJORITY_COMMITTED);
+      // A failed watch says nothing about the client (watches time out): not watched for failures.
+      RaftClient client = raft.currentOrNull();
+      if (client == null) return; // being replaced: the next fetch creates a new client
+      watch = client.async().watch(next, ReplicationLevel.MAJORITY_COMMITTED);
       watchIndex = next;
     }
     try {

@@ -16,6 +16,7 @@ import dev.brook.quorum.proto.PartitionAssignment;
 import dev.brook.quorum.proto.PartitionRecord;
 import dev.brook.quorum.proto.RegisterBroker;
 import dev.brook.quorum.proto.RegisterBrokerReply;
+import dev.brook.quorum.proto.RegistrationRefusal;
 import dev.brook.quorum.proto.TopicCreation;
 import dev.brook.quorum.proto.TopicRecord;
 import com.google.protobuf.InvalidProtocolBufferException;
@@ -84,9 +85,18 @@ final class MetadataApplier {
   }
 
   private Result registerBroker(MetadataImage image, RegisterBroker cmd, long index) {
+    String clusterId = image.clusterId() == null ? "" : image.clusterId();
+    if (cmd.getRefusal() != RegistrationRefusal.REGISTRATION_ACCEPTED) {
+      // The leader's verdict (it alone knows the leases): nothing changes on any replica.
+      LOG.warn("Registration of broker {} at {} refused ({}): {}", cmd.getNodeId(), cmd.getAddress(), cmd.getRefusal(),
+          cmd.getRefusalMessage());
+      return new Result(image, new StoreDelta(), RegisterBrokerReply.newBuilder().setRefusal(cmd.getRefusal())
+          .setRefusalMessage(cmd.getRefusalMessage()).setClusterId(clusterId).build().toByteString());
+    }
     BrokerRecord record = BrokerRecord.newBuilder()
         .setNodeId(cmd.getNodeId()).setAddress(cmd.getAddress()).setRack(cmd.getRack())
         .setFenced(true).setShuttingDown(false).setBrokerEpoch(index).setRegisteredMs(cmd.getTimestampMs())
+        .setIncarnationId(cmd.getIncarnationId())
         .build();
     StoreDelta delta = new StoreDelta();
     delta.brokerPuts.add(record);
@@ -107,7 +117,7 @@ final class MetadataApplier {
     LOG.info("Broker {} registered at {} with epoch {} (fenced until its first heartbeat)", cmd.getNodeId(),
         cmd.getAddress(), index);
     return new Result(changes.image(), delta,
-        RegisterBrokerReply.newBuilder().setBrokerEpoch(index).build().toByteString());
+        RegisterBrokerReply.newBuilder().setBrokerEpoch(index).setClusterId(clusterId).build().toByteString());
   }
 
   private Result controllerBatch(MetadataImage image, ControllerBatch cmd, long index) {
@@ -127,7 +137,7 @@ final class MetadataApplier {
       if (fenced == b.fenced() && shuttingDown == b.shuttingDown() && leaseExpired == b.leaseExpired()) continue;
       if (brokers == null) brokers = new TreeMap<>(image.brokers());
       brokers.put(b.nodeId(), new BrokerImage(b.nodeId(), b.address(), b.rack(), fenced, b.brokerEpoch(), shuttingDown,
-          leaseExpired));
+          leaseExpired, b.incarnationId()));
       delta.brokerPatches.add(new StoreDelta.BrokerPatch(b.nodeId(), fenced, shuttingDown, leaseExpired));
       LOG.info("Broker {} (epoch {}) is now {}{} at index {}", b.nodeId(), b.brokerEpoch(), fenced ? "fenced" : "unfenced",
           shuttingDown ? ", shutting down" : "", index);

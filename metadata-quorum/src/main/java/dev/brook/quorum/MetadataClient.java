@@ -52,7 +52,20 @@ public interface MetadataClient extends AutoCloseable {
    * (do that once it is ready to serve). Re-registering fences the previous incarnation: its
    * leaderships move to other in-sync replicas.
    */
-  CompletableFuture<Long> registerBroker(int nodeId, String address, String rack);
+  default CompletableFuture<Long> registerBroker(int nodeId, String address, String rack) {
+    return register(new BrokerRegistration(nodeId, address, rack, "", "")).thenApply(RegisteredBroker::brokerEpoch);
+  }
+
+  /**
+   * Registers (or re-registers) a broker as {@link #registerBroker(int, String, String)} does,
+   * with its identity: the quorum refuses (the future fails with a
+   * {@link RegistrationRefusedException}) a node whose data dir belongs to another cluster, and
+   * a second node that registers with a node id a live node of another incarnation holds. The
+   * same incarnation (a restart on the same data dir) is always accepted; another one is accepted
+   * once the old one's lease expired (a replaced disk). The reply carries the cluster id, which
+   * the node keeps in its data dir.
+   */
+  CompletableFuture<RegisteredBroker> register(BrokerRegistration registration);
 
   /**
    * Renews the broker's lease; send one several times per {@code quorum.broker.session.timeout.ms}

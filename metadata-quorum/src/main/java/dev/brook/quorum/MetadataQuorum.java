@@ -12,6 +12,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.RaftConfigKeys;
 import org.apache.ratis.client.RaftClientConfigKeys;
@@ -53,14 +54,14 @@ public final class MetadataQuorum implements AutoCloseable {
 
   private final QuorumConfig config;
   private final RaftServer server;
-  private final RaftClient raftClient;
+  private final ReconnectingClient<RaftClient> raftClient;
   private final RaftMetadataClient client;
   private final ImagePublisher publisher;
   private final QuorumController controller;
   private final int port;
   private boolean closed;
 
-  private MetadataQuorum(QuorumConfig config, RaftServer server, RaftClient raftClient, RaftMetadataClient client,
+  private MetadataQuorum(QuorumConfig config, RaftServer server, ReconnectingClient<RaftClient> raftClient, RaftMetadataClient client,
       ImagePublisher publisher, QuorumController controller, int port) {
     this.config = config;
     this.server = server;
@@ -97,11 +98,11 @@ public final class MetadataQuorum implements AutoCloseable {
     QuorumController controller = new QuorumController(config.nodeId(), publisher::current, config.brokerSessionTimeoutMs(),
         config.leaderImbalanceCheckIntervalMs(), config.clusterDefaults(), QuorumController.monotonicClockMs());
     RequestValidator validator = new RequestValidator(config.defaultPartitions(), config.defaultReplicationFactor(),
-        Records::newId, System::currentTimeMillis);
+        Records::newId, System::currentTimeMillis, controller.leases(), controller::nowMs);
     MetadataStateMachine stateMachine = new MetadataStateMachine(config.nodeId(), dbDir, validator, publisher, controller);
 
     RaftServer server = null;
-    RaftClient raftClient = null;
+    ReconnectingClient<RaftClient> raftClient = null;
     try {
       server = RaftServer.newBuilder()
           .setServerId(RaftPeerId.valueOf(String.valueOf(config.nodeId())))
@@ -120,13 +121,16 @@ public final class MetadataQuorum implements AutoCloseable {
       for (QuorumConfig.Voter v : config.voters()) {
         clientPeers.add(v.id() == config.nodeId() ? peer(v.id(), config.quorumHost(), port) : peer(v.id(), v.host(), v.port()));
       }
-      raftClient = RaftClient.newBuilder()
-          .setRaftGroup(RaftGroup.valueOf(GROUP_ID, clientPeers))
+      RaftGroup clientGroup = RaftGroup.valueOf(GROUP_ID, clientPeers);
+      Supplier<RaftClient> newClient = () -> RaftClient.newBuilder()
+          .setRaftGroup(clientGroup)
           .setLeaderId(RaftPeerId.valueOf(String.valueOf(config.nodeId())))
           .setProperties(clientProperties(config))
           .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(
               (int) Math.max(1, config.requestTimeoutMs() / 100), TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
           .build();
+      raftClient = new ReconnectingClient<>("metadata client of quorum node " + config.nodeId(), newClient.get(), newClient,
+          System::nanoTime);
       RaftServer s = server;
       RaftMetadataClient client = new RaftMetadataClient(raftClient, publisher, config.requestTimeoutMs(),
           () -> RaftMetadataClient.statusOf(s, GROUP_ID, publisher.appliedIndex()), () -> { }, null);
@@ -214,15 +218,17 @@ public final class MetadataQuorum implements AutoCloseable {
     // Two Ratis clients: a Ratis client sends its requests in one ordered sequence, and the
     // watcher's long waits (watch for the next commit, image fetches) must never hold back a
     // heartbeat behind them, or the broker's lease lapses while it is alive.
-    RaftClient raft;
-    RaftClient watchRaft;
+    String name = c.clientNodeId() >= 0 ? String.valueOf(c.clientNodeId()) : "client";
+    ReconnectingClient<RaftClient> raft;
+    ReconnectingClient<RaftClient> watchRaft;
     try {
-      raft = newRemoteClient(peers, p, c);
-      watchRaft = newRemoteClient(peers, p, c);
+      raft = new ReconnectingClient<>("metadata client of broker " + name, newRemoteClient(peers, p, c),
+          () -> newRemoteClient(peers, p, c), System::nanoTime);
+      watchRaft = new ReconnectingClient<>("metadata watch of broker " + name, newRemoteClient(peers, p, c),
+          () -> newRemoteClient(peers, p, c), System::nanoTime);
     } catch (RuntimeException e) {
       throw new IOException("cannot create a metadata quorum client for voters " + c.voters() + ": " + e.getMessage(), e);
     }
-    String name = c.clientNodeId() >= 0 ? String.valueOf(c.clientNodeId()) : "client";
     ImagePublisher publisher = new ImagePublisher(c.clientNodeId());
     ImageWatcher watcher = new ImageWatcher(watchRaft, publisher, c.requestTimeoutMs(), "brook-quorum-watch-" + name);
     AutoCloseable resources = () -> {
@@ -262,12 +268,12 @@ public final class MetadataQuorum implements AutoCloseable {
    * ready leader, which knows the term and commit index best); leader -1 (and the configured
    * voters) when no voter answers.
    */
-  private static dev.brook.proto.v1.QuorumStatus remoteStatus(RaftClient raft, QuorumConfig.ClientConfig c,
+  private static dev.brook.proto.v1.QuorumStatus remoteStatus(ReconnectingClient<RaftClient> raft, QuorumConfig.ClientConfig c,
       ImagePublisher publisher) {
     dev.brook.quorum.proto.QuorumRequest req = dev.brook.quorum.proto.QuorumRequest.newBuilder()
         .setStatus(dev.brook.quorum.proto.StatusRequest.getDefaultInstance()).build();
     try {
-      org.apache.ratis.protocol.RaftClientReply r = raft.async().sendReadOnlyNonLinearizable(RaftMetadataClient.toMessage(req))
+      org.apache.ratis.protocol.RaftClientReply r = raft.call(cl -> cl.async().sendReadOnlyNonLinearizable(RaftMetadataClient.toMessage(req)))
           .get(c.requestTimeoutMs(), TimeUnit.MILLISECONDS);
       if (r.isSuccess()) return RaftMetadataClient.parse(r, dev.brook.proto.v1.QuorumStatus::parseFrom);
     } catch (InterruptedException e) {
@@ -290,7 +296,7 @@ public final class MetadataQuorum implements AutoCloseable {
 
   /** For tests: this node's Ratis client (snapshot management and the like). */
   RaftClient raftClient() {
-    return raftClient;
+    return raftClient.acquire();
   }
 
   /** For tests: this node's Raft division (log start index, follower state and the like). */

@@ -187,7 +187,7 @@ final class MetadataStateMachine extends BaseStateMachine {
       command = switch (req.getRequestCase()) {
         case CREATE_TOPICS -> validator.createTopics(CreateTopicsRequest.parseFrom(req.getCreateTopics()), current);
         case DELETE_TOPICS -> validator.deleteTopics(DeleteTopicsRequest.parseFrom(req.getDeleteTopics()));
-        case REGISTER_BROKER -> validator.registerBroker(req.getRegisterBroker());
+        case REGISTER_BROKER -> validator.registerBroker(req.getRegisterBroker(), current);
         case INITIALIZE_CLUSTER -> validator.initializeCluster();
         case ALTER_PARTITION -> validator.alterPartition(req.getAlterPartition(), current);
         case ELECT_LEADERS -> validator.electLeaders(req.getElectLeaders());

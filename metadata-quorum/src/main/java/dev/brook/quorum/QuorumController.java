@@ -44,6 +44,8 @@ final class QuorumController implements AutoCloseable {
   private final Map<String, String> topicDefaults;
   private final LongSupplier clockMs;
   private final ScheduledExecutorService executor;
+  /** Which incarnation of each broker this term heard from: read by the request validator. */
+  private final IncarnationLeases leases;
   private volatile boolean leader;
   private volatile boolean closed;
   private volatile Function<QuorumRequest, CompletableFuture<?>> sender;
@@ -64,6 +66,7 @@ final class QuorumController implements AutoCloseable {
     this.imbalanceIntervalMs = imbalanceIntervalMs;
     this.topicDefaults = Map.copyOf(topicDefaults);
     this.clockMs = clockMs;
+    this.leases = new IncarnationLeases(sessionTimeoutMs);
     this.executor = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "brook-quorum-controller-" + nodeId);
       t.setDaemon(true);
@@ -90,6 +93,7 @@ final class QuorumController implements AutoCloseable {
       batchInFlight = false;
       // Heartbeats were tracked by the previous leader only: every broker gets a full session.
       active = new ActiveController(sessionTimeoutMs, imbalanceIntervalMs, topicDefaults, clockMs.getAsLong());
+      leases.activated(clockMs.getAsLong());
       if (ticker != null) ticker.cancel(false);
       ticker = executor.scheduleWithFixedDelay(this::runDuties, TICK_MS, TICK_MS, TimeUnit.MILLISECONDS);
       runDuties();
@@ -105,12 +109,23 @@ final class QuorumController implements AutoCloseable {
   private void deactivate() {
     if (leader) return;
     active = null;
+    leases.deactivated();
     generation++;
     batchInFlight = false;
     if (ticker != null) {
       ticker.cancel(false);
       ticker = null;
     }
+  }
+
+  /** The incarnation evidence of this term (see {@link IncarnationLeases}); thread-safe. */
+  IncarnationLeases leases() {
+    return leases;
+  }
+
+  /** The controller's monotonic clock, ms. */
+  long nowMs() {
+    return clockMs.getAsLong();
   }
 
   boolean isActive() {
@@ -124,7 +139,10 @@ final class QuorumController implements AutoCloseable {
   CompletableFuture<HeartbeatReply> heartbeat(int brokerId, long brokerEpoch, boolean wantShutdown) {
     return call(a -> {
       MetadataImage current = image.get();
-      HeartbeatReply reply = a.heartbeat(current, brokerId, brokerEpoch, wantShutdown, clockMs.getAsLong());
+      long now = clockMs.getAsLong();
+      HeartbeatReply reply = a.heartbeat(current, brokerId, brokerEpoch, wantShutdown, now);
+      BrokerImage b = current.brokers().get(brokerId);
+      if (reply.getErrorCode() == 0 && b != null) leases.heard(brokerId, b.incarnationId(), now);
       if (ActiveController.wantsAction(current, brokerId, wantShutdown)) runDuties();
       return reply;
     });

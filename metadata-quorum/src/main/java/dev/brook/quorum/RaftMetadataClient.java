@@ -47,12 +47,16 @@ import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
  * the entry is visible in {@link #image()}, bounded as a whole by the request timeout.
  * Heartbeats and heartbeat ages are non-linearizable reads (Ratis serves them on the ready
  * leader only), retried briefly while the new leader's controller is not active yet.
- * Thread-safe.
+ *
+ * <p>Every call goes through a {@link ReconnectingClient}: a Ratis client that broke (an outage
+ * of the quorum longer than its retry policy closes its request window for good) is replaced
+ * with back-off, so this client works again as soon as a quorum is back, however long it was
+ * gone. Thread-safe.
  */
 final class RaftMetadataClient implements MetadataClient {
   private static final long NOT_CONTROLLER_RETRY_MS = 100;
 
-  private final RaftClient raft;
+  private final ReconnectingClient<RaftClient> raft;
   private final ImagePublisher publisher;
   private final long timeoutMs;
   private final Supplier<QuorumStatus> status;
@@ -65,7 +69,7 @@ final class RaftMetadataClient implements MetadataClient {
    * @param afterWrite called when a write was committed (a remote client refreshes its image)
    * @param resources closed by {@link #close()}; null for a quorum node's own client
    */
-  RaftMetadataClient(RaftClient raft, ImagePublisher publisher, long timeoutMs, Supplier<QuorumStatus> status,
+  RaftMetadataClient(ReconnectingClient<RaftClient> raft, ImagePublisher publisher, long timeoutMs, Supplier<QuorumStatus> status,
       Runnable afterWrite, AutoCloseable resources) {
     this.raft = raft;
     this.publisher = publisher;
@@ -94,7 +98,7 @@ final class RaftMetadataClient implements MetadataClient {
   public CompletableFuture<CreateTopicsResponse> createTopics(CreateTopicsRequest request) {
     QuorumRequest req = QuorumRequest.newBuilder().setCreateTopics(request.toByteString()).build();
     CompletableFuture<RaftClientReply> reply = request.getValidateOnly()
-        ? bounded(raft.async().sendReadOnly(toMessage(req)))
+        ? bounded(raft.call(c -> c.async().sendReadOnly(toMessage(req))))
         : write(req);
     return reply.thenApply(r -> parse(r, CreateTopicsResponse::parseFrom));
   }
@@ -106,16 +110,31 @@ final class RaftMetadataClient implements MetadataClient {
   }
 
   @Override
-  public CompletableFuture<Long> registerBroker(int nodeId, String address, String rack) {
+  public CompletableFuture<RegisteredBroker> register(BrokerRegistration reg) {
+    int nodeId = reg.nodeId();
     if (nodeId < 0) return CompletableFuture.failedFuture(new IllegalArgumentException("nodeId must be >= 0, got " + nodeId));
-    if (address == null || address.isBlank()) {
+    if (reg.address() == null || reg.address().isBlank()) {
       return CompletableFuture.failedFuture(new IllegalArgumentException("broker " + nodeId + " needs an address"));
     }
     QuorumRequest req = QuorumRequest.newBuilder()
-        .setRegisterBroker(RegisterBrokerRequest.newBuilder().setNodeId(nodeId).setAddress(address)
-            .setRack(rack == null ? "" : rack))
+        .setRegisterBroker(RegisterBrokerRequest.newBuilder().setNodeId(nodeId).setAddress(reg.address())
+            .setRack(reg.rack()).setIncarnationId(reg.incarnationId()).setClusterId(reg.clusterId()))
         .build();
-    return write(req).thenApply(r -> parse(r, RegisterBrokerReply::parseFrom).getBrokerEpoch());
+    return write(req).thenApply(r -> {
+      RegisterBrokerReply reply = parse(r, RegisterBrokerReply::parseFrom);
+      switch (reply.getRefusal()) {
+        case REGISTRATION_ACCEPTED:
+          return new RegisteredBroker(reply.getBrokerEpoch(), reply.getClusterId());
+        case NODE_ID_IN_USE:
+          throw new RegistrationRefusedException(RegistrationRefusedException.Reason.NODE_ID_IN_USE, reply.getRefusalMessage());
+        case CLUSTER_ID_MISMATCH:
+          throw new RegistrationRefusedException(RegistrationRefusedException.Reason.CLUSTER_ID_MISMATCH,
+              reply.getRefusalMessage());
+        default:
+          throw new QuorumException(ErrorCode.UNKNOWN_SERVER_ERROR,
+              "registration refused for an unknown reason " + reply.getRefusalValue() + ": " + reply.getRefusalMessage());
+      }
+    });
   }
 
   @Override
@@ -163,7 +182,7 @@ final class RaftMetadataClient implements MetadataClient {
   /** Sends a write and completes once it is visible in this client's image. Used by the controller too. */
   CompletableFuture<RaftClientReply> write(QuorumRequest req) {
     if (closed) return CompletableFuture.failedFuture(closedException());
-    CompletableFuture<RaftClientReply> sent = raft.async().send(toMessage(req)).thenCompose(r -> {
+    CompletableFuture<RaftClientReply> sent = raft.call(c -> c.async().send(toMessage(req))).thenCompose(r -> {
       if (!r.isSuccess()) return CompletableFuture.failedFuture(r.getException());
       afterWrite.run();
       return publisher.awaitVersion(r.getLogIndex()).thenApply(image -> r);
@@ -184,7 +203,7 @@ final class RaftMetadataClient implements MetadataClient {
   }
 
   private void attempt(QuorumRequest req, long deadlineNanos, CompletableFuture<RaftClientReply> out) {
-    raft.async().sendReadOnlyNonLinearizable(toMessage(req)).whenComplete((r, e) -> {
+    raft.call(c -> c.async().sendReadOnlyNonLinearizable(toMessage(req))).whenComplete((r, e) -> {
       Throwable error = e != null ? e : (r != null && !r.isSuccess() ? r.getException() : null);
       if (error == null) {
         out.complete(r);

@@ -58,13 +58,13 @@ final class Records {
     return BrokerRecord.newBuilder()
         .setNodeId(b.nodeId()).setAddress(b.address()).setRack(b.rack())
         .setFenced(b.fenced()).setBrokerEpoch(b.brokerEpoch()).setShuttingDown(b.shuttingDown())
-        .setLeaseExpired(b.leaseExpired())
+        .setLeaseExpired(b.leaseExpired()).setIncarnationId(b.incarnationId())
         .build();
   }
 
   static BrokerImage toBrokerImage(BrokerRecord b) {
     return new BrokerImage(b.getNodeId(), b.getAddress(), b.getRack(), b.getFenced(), b.getBrokerEpoch(),
-        b.getShuttingDown(), b.getLeaseExpired());
+        b.getShuttingDown(), b.getLeaseExpired(), b.getIncarnationId());
   }
 
   /** The whole image as records, for remote clients. */

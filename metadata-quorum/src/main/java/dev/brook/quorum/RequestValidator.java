@@ -20,6 +20,7 @@ import dev.brook.quorum.proto.MetadataCommand;
 import dev.brook.quorum.proto.PartitionAssignment;
 import dev.brook.quorum.proto.RegisterBroker;
 import dev.brook.quorum.proto.RegisterBrokerRequest;
+import dev.brook.quorum.proto.RegistrationRefusal;
 import dev.brook.quorum.proto.TopicCreation;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -44,12 +45,27 @@ final class RequestValidator {
   private final int defaultReplicationFactor;
   private final Supplier<String> ids;
   private final LongSupplier clock;
+  private final IncarnationLeases leases;
+  private final LongSupplier monotonicMs;
 
+  /** A validator without lease evidence (tests): registrations without an incarnation id never conflict. */
   RequestValidator(int defaultPartitions, int defaultReplicationFactor, Supplier<String> ids, LongSupplier clock) {
+    this(defaultPartitions, defaultReplicationFactor, ids, clock, new IncarnationLeases(0), () -> 0L);
+  }
+
+  /**
+   * @param clock wall clock (ms since the epoch) for the timestamps stamped into commands
+   * @param leases the active controller's incarnation evidence, for refusing duplicate node ids
+   * @param monotonicMs the clock {@code leases} is kept in
+   */
+  RequestValidator(int defaultPartitions, int defaultReplicationFactor, Supplier<String> ids, LongSupplier clock,
+      IncarnationLeases leases, LongSupplier monotonicMs) {
     this.defaultPartitions = defaultPartitions;
     this.defaultReplicationFactor = defaultReplicationFactor;
     this.ids = ids;
     this.clock = clock;
+    this.leases = leases;
+    this.monotonicMs = monotonicMs;
   }
 
   MetadataCommand initializeCluster() {
@@ -58,15 +74,58 @@ final class RequestValidator {
         .build();
   }
 
-  /** @throws IllegalArgumentException when the request is malformed (the client gets INVALID_REQUEST) */
+  /** As {@link #registerBroker(RegisterBrokerRequest, MetadataImage)} on an empty image (tests). */
   MetadataCommand registerBroker(RegisterBrokerRequest req) {
-    if (req.getNodeId() < 0) throw new IllegalArgumentException("broker node id must be >= 0, got " + req.getNodeId());
-    if (req.getAddress().isBlank()) throw new IllegalArgumentException("broker " + req.getNodeId() + " has no address");
-    return MetadataCommand.newBuilder()
-        .setRegisterBroker(RegisterBroker.newBuilder()
-            .setNodeId(req.getNodeId()).setAddress(req.getAddress()).setRack(req.getRack())
-            .setTimestampMs(clock.getAsLong()))
-        .build();
+    return registerBroker(req, MetadataImage.EMPTY);
+  }
+
+  /**
+   * A registration, with the leader's verdict stamped in (see RegistrationRefusal in
+   * quorum.proto): refused when the node's data dir belongs to another cluster, or when another
+   * incarnation of the node id holds a live lease (its registration is not lease-expired and
+   * {@link IncarnationLeases#state} says LIVE). When the leader cannot tell yet (UNKNOWN: it is
+   * too new) the request fails without reaching the log and the node retries; once the old
+   * lease is EXPIRED the new incarnation takes over. The same incarnation (a restart on the same
+   * data dir) is always accepted, and so is any registration without an incarnation id or over
+   * one without. An accepted one counts as contact with its incarnation.
+   *
+   * @throws IllegalArgumentException when the request is malformed, or its verdict must wait
+   *     (the client gets INVALID_REQUEST, which BrokerLifecycle retries)
+   */
+  MetadataCommand registerBroker(RegisterBrokerRequest req, MetadataImage image) {
+    int id = req.getNodeId();
+    if (id < 0) throw new IllegalArgumentException("broker node id must be >= 0, got " + id);
+    if (req.getAddress().isBlank()) throw new IllegalArgumentException("broker " + id + " has no address");
+    RegisterBroker.Builder cmd = RegisterBroker.newBuilder()
+        .setNodeId(id).setAddress(req.getAddress()).setRack(req.getRack())
+        .setTimestampMs(clock.getAsLong()).setIncarnationId(req.getIncarnationId());
+    String clusterId = image.clusterId();
+    BrokerImage holder = image.brokers().get(id);
+    long now = monotonicMs.getAsLong();
+    String incarnation = req.getIncarnationId();
+    if (!req.getClusterId().isEmpty() && clusterId != null && !clusterId.equals(req.getClusterId())) {
+      cmd.setRefusal(RegistrationRefusal.CLUSTER_ID_MISMATCH).setRefusalMessage("the data dir of node " + id
+          + " belongs to cluster " + req.getClusterId() + " but this metadata quorum is cluster " + clusterId);
+    } else if (holder != null && !incarnation.isEmpty() && !holder.incarnationId().isEmpty()
+        && !holder.incarnationId().equals(incarnation) && !holder.leaseExpired()) {
+      switch (leases.state(id, holder.incarnationId(), now)) {
+        case LIVE -> {
+          long age = leases.ageMs(id, holder.incarnationId(), now);
+          cmd.setRefusal(RegistrationRefusal.NODE_ID_IN_USE).setRefusalMessage("node.id " + id
+              + " is in use by a live node at " + holder.address() + " (incarnation " + holder.incarnationId()
+              + ", last heard " + age + " ms ago); this node is incarnation " + incarnation
+              + ": give it another node.id, or wait until the other node's lease expired (broker.session.timeout.ms)");
+        }
+        // Not logged, answered as an invalid request: the node retries until the leader can tell.
+        case UNKNOWN -> throw new IllegalArgumentException("node.id " + id + " is registered by incarnation "
+            + holder.incarnationId() + " at " + holder.address() + ", whose lease this quorum leader cannot judge yet"
+            + " (it became leader less than broker.session.timeout.ms ago); retry");
+        case EXPIRED -> leases.heard(id, incarnation, now);
+      }
+    } else {
+      leases.heard(id, incarnation, now);
+    }
+    return MetadataCommand.newBuilder().setRegisterBroker(cmd).build();
   }
 
   /** An ISR change: checked here against the latest image, re-checked in apply with the same rules. */

@@ -1,9 +1,13 @@
 package dev.brook.broker.server;
 
 import dev.brook.proto.v1.ErrorCode;
+import dev.brook.quorum.BrokerRegistration;
 import dev.brook.quorum.HeartbeatResult;
 import dev.brook.quorum.MetadataClient;
+import dev.brook.quorum.RegistrationRefusedException;
+import java.io.IOException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -18,7 +22,14 @@ import org.slf4j.LoggerFactory;
  * <p>Registration and heartbeats retry forever in the background: a node of a cluster that is
  * still starting (no quorum majority yet) simply waits. A heartbeat answered STALE_BROKER_EPOCH
  * means the quorum fenced this incarnation (for example after a long pause): the broker
- * registers again and continues under the new epoch.
+ * registers again and continues under the new epoch. Its metadata client replaces a Ratis client
+ * that broke during a long quorum outage, so "retry forever" really reaches the quorum again.
+ *
+ * <p>Identity: every registration carries the node's incarnation id and cluster id from its
+ * {@link NodeIdentity}; the cluster id the quorum answers with is stored there at the first
+ * registration. A registration the quorum refuses for good (another live node holds this node
+ * id, or the data dir belongs to another cluster) stops the lifecycle: {@link #ready()} fails
+ * with a {@link ConfigException} whose one-line message says why, and the node exits.
  *
  * <p>Threading: all state changes run on the scheduler's thread or under this object's lock;
  * {@link #brokerEpoch()} and {@link #ready()} may be read from anywhere.
@@ -27,6 +38,7 @@ final class BrokerLifecycle {
   private static final Logger LOG = LoggerFactory.getLogger(BrokerLifecycle.class);
 
   private final MetadataClient quorum;
+  private final NodeIdentity identity;
   private final int nodeId;
   private final String address;
   private final String rack;
@@ -41,10 +53,11 @@ final class BrokerLifecycle {
   private ScheduledFuture<?> heartbeats;
   private long lastFailureLogNanos;
 
-  BrokerLifecycle(MetadataClient quorum, int nodeId, String address, String rack, long heartbeatIntervalMs,
+  BrokerLifecycle(MetadataClient quorum, NodeIdentity identity, String address, String rack, long heartbeatIntervalMs,
       ScheduledExecutorService scheduler) {
     this.quorum = quorum;
-    this.nodeId = nodeId;
+    this.identity = identity;
+    this.nodeId = identity.nodeId();
     this.address = address;
     this.rack = rack;
     this.heartbeatIntervalMs = heartbeatIntervalMs;
@@ -72,20 +85,48 @@ final class BrokerLifecycle {
 
   private void register() {
     if (stopped) return;
-    quorum.registerBroker(nodeId, address, rack).whenComplete((epoch, e) -> {
+    BrokerRegistration registration = new BrokerRegistration(nodeId, address, rack, identity.incarnationId(),
+        identity.clusterId());
+    quorum.register(registration).whenComplete((registered, e) -> {
       if (e != null) {
+        Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+        if (cause instanceof RegistrationRefusedException refused) {
+          fail("the metadata quorum refused this node: " + refused.getMessage());
+          return;
+        }
         logFailure("registration with the metadata quorum failed, retrying", e);
         if (!stopped) scheduler.schedule(this::register, heartbeatIntervalMs, TimeUnit.MILLISECONDS);
         return;
       }
+      try {
+        identity.recordClusterId(registered.clusterId());
+      } catch (ConfigException ce) {
+        fail(ce.getMessage());
+        return;
+      } catch (IOException io) {
+        fail("cannot write " + identity.file() + ": " + io.getMessage());
+        return;
+      }
+      long epoch = registered.brokerEpoch();
       brokerEpoch = epoch;
-      LOG.info("broker {} registered at {} with broker epoch {}", nodeId, address, epoch);
+      LOG.info("broker {} registered at {} with broker epoch {} (incarnation {}, cluster {})", nodeId, address, epoch,
+          identity.incarnationId(), registered.clusterId());
       synchronized (this) {
         if (heartbeats == null && !stopped) {
           heartbeats = scheduler.scheduleWithFixedDelay(this::heartbeat, 0, heartbeatIntervalMs, TimeUnit.MILLISECONDS);
         }
       }
     });
+  }
+
+  /** A refusal for good: stop heartbeating and fail {@link #ready()} with the one-line reason. */
+  private void fail(String message) {
+    LOG.error("broker {}: {}", nodeId, message);
+    synchronized (this) {
+      stopped = true;
+      if (heartbeats != null) heartbeats.cancel(false);
+    }
+    ready.completeExceptionally(new ConfigException(message));
   }
 
   private void heartbeat() {

@@ -70,6 +70,8 @@ public final class BrookNode implements AutoCloseable {
   }
 
   private void startAll() throws IOException {
+    // Before anything touches the data dir: it must be this node's (see NodeIdentity).
+    NodeIdentity identity = NodeIdentity.open(config.dataDir(), config.nodeId());
     MetadataClient metadata = null;
     if (config.hasRole(NodeConfig.Role.QUORUM)) {
       quorum = MetadataQuorum.start(quorumConfig());
@@ -123,9 +125,15 @@ public final class BrookNode implements AutoCloseable {
     health.setStatus("", ServingStatus.NOT_SERVING);
     LOG.info("broker {} listening on {}; registering with the metadata quorum", config.nodeId(), brokerAddress);
 
-    lifecycle = new BrokerLifecycle(metadata, config.nodeId(), brokerAddress, config.rack(),
+    lifecycle = new BrokerLifecycle(metadata, identity, brokerAddress, config.rack(),
         config.heartbeatIntervalMs(), scheduler);
-    lifecycle.ready().thenRun(() -> {
+    lifecycle.ready().whenComplete((epoch, e) -> {
+      if (e != null) {
+        // Refused by the quorum (duplicate node id, another cluster): ready fails with the reason.
+        ready.completeExceptionally(e instanceof java.util.concurrent.CompletionException && e.getCause() != null
+            ? e.getCause() : e);
+        return;
+      }
       health.setStatus("", ServingStatus.SERVING);
       for (ServerServiceDefinition s : services) {
         health.setStatus(s.getServiceDescriptor().getName(), ServingStatus.SERVING);
@@ -146,7 +154,11 @@ public final class BrookNode implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted while waiting for the metadata quorum", e);
-    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+    } catch (java.util.concurrent.ExecutionException e) {
+      if (e.getCause() instanceof ConfigException refused) throw refused;
+      throw new IOException("broker " + config.nodeId() + " was not admitted by the metadata quorum within "
+          + timeoutMs + " ms", e);
+    } catch (java.util.concurrent.TimeoutException e) {
       throw new IOException("broker " + config.nodeId() + " was not admitted by the metadata quorum within "
           + timeoutMs + " ms", e);
     }

@@ -109,6 +109,11 @@ public final class InProcessCluster implements AutoCloseable {
     }
   }
 
+  /** The quorum.voters value every node is configured with (id@host:port,...). */
+  public String voters() {
+    return voters;
+  }
+
   /** The number of nodes, quorum-only ones included. */
   public int size() {
     return nodes.length;
