@@ -72,8 +72,8 @@ final class LeaderReplicaState {
     long lastFetchTimeMs;
     long lastFetchLeaderLogEndOffset = -1;
     long brokerEpoch = -1;
-    /** Whether its fetch stream closed after its last fetch (cleared by the next fetch). */
-    boolean disconnected;
+    /** When its fetch stream closed after its last fetch, or -1 (cleared by the next fetch). */
+    long disconnectedAtMs = -1;
   }
 
   private final int localId;
@@ -115,9 +115,9 @@ final class LeaderReplicaState {
    * waiting for the lag time: a killed broker's TCP connection breaks at once, which tells the
    * leader much sooner than its lease or its lag would.
    */
-  synchronized void onFollowerDisconnected(int replicaId) {
+  synchronized void onFollowerDisconnected(int replicaId, long nowMs) {
     Follower f = followers.get(replicaId);
-    if (f != null) f.disconnected = true;
+    if (f != null && f.disconnectedAtMs < 0) f.disconnectedAtMs = nowMs;
   }
 
   /**
@@ -219,7 +219,7 @@ final class LeaderReplicaState {
       f.lastCaughtUpTimeMs = Math.max(f.lastCaughtUpTimeMs, f.lastFetchTimeMs);
     }
     f.logEndOffset = fetchOffset;
-    f.disconnected = false;
+    f.disconnectedAtMs = -1;
     f.brokerEpoch = replicaBrokerEpoch;
     f.lastFetchLeaderLogEndOffset = leaderLogEndOffset;
     f.lastFetchTimeMs = nowMs;
@@ -249,8 +249,7 @@ final class LeaderReplicaState {
     if (pending != null || blocked || nowMs < noProposalsBeforeMs) return null;
     List<Integer> next = new ArrayList<>();
     for (int r : isr) {
-      BrokerStatus b = brokers.get(r);
-      if (r != localId && b != null && b.eligible()) next.add(r);
+      if (canTakeOver(r)) next.add(r);
     }
     if (next.isEmpty()) return null;
     pending = new IsrChange(leaderEpoch, partitionEpoch, List.copyOf(next));
@@ -260,10 +259,20 @@ final class LeaderReplicaState {
   /** Whether another ISR member could take over from this leader now. */
   synchronized boolean hasEligibleSuccessor() {
     for (int r : isr) {
-      BrokerStatus b = brokers.get(r);
-      if (r != localId && b != null && b.eligible()) return true;
+      if (canTakeOver(r)) return true;
     }
     return false;
+  }
+
+  /**
+   * Whether ISR member {@code r} could lead in this leader's place: another broker, eligible,
+   * and known (from its fetches in this leadership) to have every committed record.
+   */
+  private boolean canTakeOver(int r) {
+    if (r == localId) return false;
+    BrokerStatus b = brokers.get(r);
+    Follower f = followers.get(r);
+    return b != null && b.eligible() && f != null && f.logEndOffset >= highWatermark;
   }
 
   private IsrChange maybeExpand(int replicaId, Follower f, long nowMs) {
@@ -314,7 +323,8 @@ final class LeaderReplicaState {
       Follower f = followers.get(r);
       BrokerStatus b = brokers.get(r);
       boolean lagging = f == null || nowMs - f.lastCaughtUpTimeMs > replicaLagTimeMaxMs
-          || (f.disconnected && nowMs - f.lastFetchTimeMs > disconnectTimeoutMs);
+          || (f.disconnectedAtMs >= 0 && f.lastFetchTimeMs > 0
+              && nowMs - Math.max(f.lastFetchTimeMs, f.disconnectedAtMs) > disconnectTimeoutMs);
       boolean ineligible = b == null || !b.eligible();
       if (!lagging && !ineligible) next.add(r);
     }

@@ -70,6 +70,22 @@ public final class Partition {
    * under appendLock; cleared when the log has been cut there to be re-fetched from a leader.
    */
   private volatile long corruptFrom = -1;
+  /**
+   * Set when this replica's log was cut below what it had (a repair, or recovery setting damage
+   * aside): it may miss committed records, so it must not lead until it has them again. Until
+   * then, elected leader, it serves nothing (so no follower truncates to its shorter log) and
+   * hands leadership on as soon as another in-sync replica can take it. Cleared once, as a
+   * follower, it was out of the ISR and is back in it (a leader re-admitted it: its log end
+   * reached the high watermark), or its log end reached both its leader's high watermark and the
+   * high watermark it knew before the cut. Written under appendLock.
+   */
+  private volatile boolean mustCatchUp;
+  /** With mustCatchUp: the high watermark this replica knew when its log was cut. */
+  private long catchUpTo;
+  /** With mustCatchUp: whether an image since the cut showed this replica out of the ISR. */
+  private boolean leftIsrSinceCut;
+  /** The broker statuses of the latest image (under appendLock). */
+  private Map<Integer, LeaderReplicaState.BrokerStatus> lastBrokers = Map.of();
 
   /** A topic's effective configuration, and what the partition derives from it. */
   record TopicSettings(Map<String, String> effective, LogConfig logConfig, int minInsyncReplicas) {
@@ -109,6 +125,10 @@ public final class Partition {
     // Recovery cut a damaged log: until it has copied everything from there again from a leader,
     // this replica must not be trusted as one (it resigns if it finds itself leading).
     this.corruptFrom = log.recoveryCutAt();
+    if (log.recoveryCutAt() >= 0) {
+      mustCatchUp = true;
+      catchUpTo = HighWatermarkCheckpoint.read(log.dir());
+    }
     synchronized (appendLock) {
       applyRole(state, brokers);
     }
@@ -166,6 +186,7 @@ public final class Partition {
     synchronized (appendLock) {
       PartitionImage s = state;
       int minInsyncReplicas = settings.minInsyncReplicas();
+      if (s.leaderId() == localNodeId && mustCatchUp) throw notServingWhileCatchingUp();
       if (s.leaderId() != localNodeId || ledEpoch != s.leaderEpoch()) {
         throw new PartitionException(ErrorCode.NOT_LEADER,
             "broker " + localNodeId + " is not the leader of " + this);
@@ -201,6 +222,9 @@ public final class Partition {
    * partition and offset) when none can.
    */
   public ReadResult read(long fetchOffset, int maxBytes) throws LogException {
+    if (mustCatchUp && isLeader()) {
+      throw new LogException(ErrorCode.LEADER_NOT_AVAILABLE, notServingWhileCatchingUp().getMessage());
+    }
     try {
       return log.read(fetchOffset, maxBytes, highWatermark);
     } catch (CorruptLogException e) {
@@ -241,6 +265,17 @@ public final class Partition {
         + "; no in-sync replica holds a good copy, records before offset " + e.offset() + " are readable");
   }
 
+  private PartitionException notServingWhileCatchingUp() {
+    return new PartitionException(ErrorCode.LEADER_NOT_AVAILABLE, this + ": broker " + localNodeId
+        + " was elected but its log was cut to offset " + log.logEndOffset() + " to repair damage and may miss"
+        + " committed records; it serves nothing and hands leadership to an in-sync replica once one is available");
+  }
+
+  /** Whether this replica's log was cut and it has not caught up again (it will not lead meanwhile). */
+  public boolean mustCatchUp() {
+    return mustCatchUp;
+  }
+
   /** The first offset found corrupt in this replica's log and not repaired yet, or -1. */
   public long corruptFrom() {
     return corruptFrom;
@@ -266,9 +301,15 @@ public final class Partition {
     long from = corruptFrom;
     if (from < 0) return;
     try {
+      long knownHighWatermark = highWatermark;
       log.truncateTo(from);
       synchronized (this) {
         highWatermark = Math.min(highWatermark, log.logEndOffset());
+      }
+      if (log.logEndOffset() < knownHighWatermark && !mustCatchUp) {
+        mustCatchUp = true;
+        catchUpTo = knownHighWatermark;
+        leftIsrSinceCut = false;
       }
       corruptFrom = -1;
       LOG.info("{}: repairing: log cut at offset {} (the corrupt batch), re-fetching from the leader", this,
@@ -346,16 +387,41 @@ public final class Partition {
 
   /** Leader only: the fetch stream of follower {@code replicaId} closed (see {@link LeaderReplicaState#onFollowerDisconnected}). */
   void onFollowerDisconnected(int replicaId) {
-    if (ledEpoch >= 0 && isLeader()) leaderState.onFollowerDisconnected(replicaId);
+    if (ledEpoch >= 0 && isLeader()) leaderState.onFollowerDisconnected(replicaId, context.nowMs());
+  }
+
+  /**
+   * Elected while catching up: asks the quorum for the ISR without this replica, so that an
+   * eligible member leads instead. Nothing is sent when no other member is eligible now (the
+   * periodic check tries again). Under appendLock.
+   */
+  private void resignWhileCatchingUpLocked(PartitionImage s, Map<Integer, LeaderReplicaState.BrokerStatus> brokers) {
+    List<Integer> others = new java.util.ArrayList<>();
+    for (int r : s.isr()) {
+      LeaderReplicaState.BrokerStatus b = brokers.get(r);
+      if (r != localNodeId && b != null && b.eligible()) others.add(r);
+    }
+    if (others.isEmpty()) return;
+    LeaderReplicaState.IsrChange change = new LeaderReplicaState.IsrChange(s.leaderEpoch(), s.partitionEpoch(),
+        List.copyOf(others));
+    LOG.info("{}: handing leadership on while catching up: proposing ISR {} -> {}", this, s.isr(), others);
+    sendIsrChange(change);
   }
 
   /** Leader only: proposes removing lagging or ineligible followers from the ISR. Called periodically. */
   void maybeShrinkIsr() {
+    if (mustCatchUp && isLeader()) {
+      synchronized (appendLock) {
+        if (mustCatchUp && isLeader()) resignWhileCatchingUpLocked(state, lastBrokers);
+      }
+      return;
+    }
     if (ledEpoch < 0 || !isLeader()) return;
-    if (corruptFrom >= 0) {
+    if (corruptFrom >= 0 && leaderState.hasEligibleSuccessor()) {
       maybeResign(); // retried until the quorum moves leadership away
       return;
     }
+    // (Nobody to hand over to: keep the ISR honest, or acks=all would wait for a dead member.)
     LeaderReplicaState.IsrChange change = leaderState.maybeShrink(context.nowMs());
     if (change != null) {
       LOG.info("{}: proposing ISR {} -> {} (followers lagging or unavailable)", this, leaderState.isr(), change.newIsr());
@@ -441,6 +507,10 @@ public final class Partition {
   }
 
   private void updateFollowerHighWatermarkLocked(long leaderHighWatermark) {
+    if (mustCatchUp && log.logEndOffset() >= Math.max(leaderHighWatermark, catchUpTo)) {
+      mustCatchUp = false;
+      LOG.info("{}: caught up to offset {} after its log was repaired; it may lead again", this, log.logEndOffset());
+    }
     long hw = Math.min(leaderHighWatermark, log.logEndOffset());
     boolean moved;
     synchronized (this) {
@@ -509,11 +579,30 @@ public final class Partition {
    * the replica manager points the fetcher at the new leader.
    */
   private void applyRole(PartitionImage s, Map<Integer, LeaderReplicaState.BrokerStatus> brokers) {
+    lastBrokers = brokers;
     long now = context.nowMs();
     if (s.leaderId() != localNodeId) {
       if (ledEpoch >= 0) LOG.info("{}: no longer leader (leader {} in epoch {})", this, s.leaderId(), s.leaderEpoch());
       ledEpoch = -1;
       if (s.leaderId() >= 0) repairAsFollowerLocked();
+      if (mustCatchUp) {
+        if (!s.isr().contains(localNodeId)) {
+          leftIsrSinceCut = true;
+        } else if (leftIsrSinceCut) {
+          mustCatchUp = false;
+          LOG.info("{}: back in the ISR after its log was repaired; it may lead again", this);
+        }
+      }
+      return;
+    }
+    if (mustCatchUp) {
+      // Elected with a log that may miss committed records: do not lead (see mustCatchUp).
+      if (ledEpoch >= 0) LOG.info("{}: no longer leader", this);
+      ledEpoch = -1;
+      LOG.warn("{}: elected leader in epoch {} while its log, cut at {}, is missing records: serving nothing and"
+          + " handing leadership on as soon as another in-sync replica is available", this, s.leaderEpoch(),
+          log.logEndOffset());
+      resignWhileCatchingUpLocked(s, brokers);
       return;
     }
     if (ledEpoch != s.leaderEpoch()) {

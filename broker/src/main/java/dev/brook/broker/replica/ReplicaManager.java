@@ -384,7 +384,10 @@ public final class ReplicaManager implements AutoCloseable {
       Files.writeString(tmp, "version=1\ntopic_id=" + topic.topicId() + "\n", StandardCharsets.UTF_8);
       Files.move(tmp, meta, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }
-    PartitionLog log = PartitionLog.open(dir, settings.logConfig(), clock, pi.replicas().size() > 1);
+    // Damage found at recovery may be cut away only when another in-sync replica holds the data;
+    // with none (a single replica, or this one alone in the ISR) nothing is changed on disk.
+    boolean anotherCopy = pi.isr().stream().anyMatch(r -> r != nodeId);
+    PartitionLog log = PartitionLog.open(dir, settings.logConfig(), clock, anotherCopy);
     LOG.info("hosting {}-{} (leader {}, epoch {}, log end offset {})", topic.name(), pi.partition(),
         pi.leaderId(), pi.leaderEpoch(), log.logEndOffset());
     return new Partition(topic.name(), pi.partition(), topic.topicId(), nodeId, log, pi, settings, context,

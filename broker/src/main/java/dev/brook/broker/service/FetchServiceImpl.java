@@ -108,6 +108,10 @@ public final class FetchServiceImpl extends FetchServiceGrpc.FetchServiceImplBas
       return r.setError(Errors.notHere(replicas, topic, p.getPartition(), nodeId)).build();
     }
     r.setLeaderEpoch(partition.state().leaderEpoch());
+    if (partition.mustCatchUp()) {
+      return r.setError(Errors.of(ErrorCode.LEADER_NOT_AVAILABLE, partition + " is catching up after a repair of its"
+          + " log on broker " + nodeId + " and does not serve as leader yet")).build();
+    }
     long ts = p.getTimestamp();
     if (ts == -2) {
       return r.setOffset(partition.log().logStartOffset()).build();

@@ -71,6 +71,9 @@ class LeaderReplicaStateTest {
   @Test
   void aCorruptLeaderResignsToAnEligibleMemberOrStays() {
     lead(List.of(1, 2, 3), 0, 0);
+    assertThat(state.hasEligibleSuccessor()).as("positions unknown: nobody known to have everything").isFalse();
+    fetch(2, 100, 100);
+    fetch(3, 100, 100);
     brokers.put(2, new BrokerStatus(12, true, false)); // fenced
     state.onImage(10, List.of(1, 2, 3), List.of(1, 2, 3), brokers, now);
     assertThat(state.hasEligibleSuccessor()).isTrue();
@@ -90,7 +93,7 @@ class LeaderReplicaStateTest {
     lead(List.of(1, 2, 3), 0, 0);
     fetch(2, 100, 100);
     fetch(3, 100, 100);
-    state.onFollowerDisconnected(3); // its broker was killed: the TCP connection broke
+    state.onFollowerDisconnected(3, now); // its broker was killed: the TCP connection broke
     now += 1000;
     fetch(2, 100, 100);
     assertThat(state.maybeShrink(now)).as("within the disconnect timeout").isNull();
@@ -102,7 +105,7 @@ class LeaderReplicaStateTest {
     lead(List.of(1, 2, 3), 0, 0);
     fetch(2, 100, 100);
     fetch(3, 100, 100);
-    state.onFollowerDisconnected(3);
+    state.onFollowerDisconnected(3, now);
     now += 800;
     fetch(3, 100, 100); // on its new stream
     now += 1000;

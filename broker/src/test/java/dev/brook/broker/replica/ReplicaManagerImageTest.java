@@ -94,6 +94,66 @@ class ReplicaManagerImageTest {
     assertThat(replicas.image().version()).isEqualTo(13);
   }
 
+  /** Writes 40 single-record batches in 1 KiB segments, stops cleanly, flips a byte in the second segment and forgets the recovery point. */
+  private void damagedLogOnDisk(TopicImage t, MetadataImage first) throws Exception {
+    open().onImage(first);
+    Partition p = replicas.partition("t", 0);
+    for (int i = 0; i < 40; i++) p.log().append(List.of(batch("value-" + i + "-".repeat(40))), 0);
+    replicas.close();
+    replicas = null;
+    Path dir = dataDir.resolve("logs/t-0");
+    Files.deleteIfExists(dir.resolve(".clean-shutdown"));
+    Files.deleteIfExists(dir.resolve("recovery-point"));
+    List<Path> segments;
+    try (var files = Files.list(dir)) {
+      segments = files.filter(f -> f.toString().endsWith(".log")).sorted().toList();
+    }
+    assertThat(segments.size()).isGreaterThan(2);
+    byte[] bytes = Files.readAllBytes(segments.get(1));
+    bytes[bytes.length / 2] ^= 0x20;
+    Files.write(segments.get(1), bytes);
+  }
+
+  @Test
+  void aReplicaWhoseRecoveryCutItsLogDoesNotLeadEvenWhenElected() throws Exception {
+    BrokerImage two = new BrokerImage(2, "127.0.0.1:2", "", false, 2, false);
+    BrokerImage three = new BrokerImage(3, "127.0.0.1:3", "", false, 3, false);
+    TopicImage t = new TopicImage("t", "id-1", Map.of("segment.bytes", "1024"),
+        List.of(new PartitionImage(0, 1, 0, List.of(1, 2, 3), List.of(1, 2, 3), 0)));
+    damagedLogOnDisk(t, MetadataImage.of(5, CLUSTER, List.of(t), List.of(ME, two, three)));
+
+    // Back up while 2 and 3 are down: still in the ISR (no quorum could change it), so this replica is elected.
+    BrokerImage twoDown = new BrokerImage(2, "127.0.0.1:2", "", true, 2, false);
+    BrokerImage threeDown = new BrokerImage(3, "127.0.0.1:3", "", true, 3, false);
+    TopicImage elected = new TopicImage("t", "id-1", Map.of("segment.bytes", "1024"),
+        List.of(new PartitionImage(0, 1, 1, List.of(1, 2, 3), List.of(1, 2, 3), 1)));
+    open().onImage(MetadataImage.of(9, CLUSTER, List.of(elected), List.of(ME, twoDown, threeDown)));
+    Partition p = replicas.partition("t", 0);
+    assertThat(p).as("cut, since other in-sync replicas hold the data").isNotNull();
+    assertThat(p.log().recoveryCutAt()).isPositive();
+    assertThat(p.mustCatchUp()).isTrue();
+    assertThat(org.assertj.core.api.Assertions.catchThrowableOfType(PartitionException.class,
+        () -> p.appendAsLeader(List.of(batch("x")), false)).code()).isEqualTo(dev.brook.proto.v1.ErrorCode.LEADER_NOT_AVAILABLE);
+    assertThat(org.assertj.core.api.Assertions.catchThrowableOfType(dev.brook.broker.log.LogException.class,
+        () -> p.read(0, 1 << 20)).code()).isEqualTo(dev.brook.proto.v1.ErrorCode.LEADER_NOT_AVAILABLE);
+    // Followers coming back must not truncate to this shorter log: it does not answer them as leader.
+    assertThat(org.assertj.core.api.Assertions.catchThrowableOfType(PartitionException.class,
+        () -> p.readForFollower(2, 2, 1, 40, 0, 1 << 20)).code()).isEqualTo(dev.brook.proto.v1.ErrorCode.NOT_LEADER);
+  }
+
+  @Test
+  void damageFoundAtRecoveryIsLeftAloneWhenThisReplicaIsTheOnlyInSyncOne() throws Exception {
+    BrokerImage two = new BrokerImage(2, "127.0.0.1:2", "", false, 2, false);
+    TopicImage t = new TopicImage("t", "id-1", Map.of("segment.bytes", "1024"),
+        List.of(new PartitionImage(0, 1, 0, List.of(1, 2), List.of(1), 0)));
+    MetadataImage image = MetadataImage.of(5, CLUSTER, List.of(t), List.of(ME, two));
+    damagedLogOnDisk(t, image);
+    open().onImage(image);
+    assertThat(replicas.partition("t", 0)).isNull();
+    assertThat(replicas.offline("t", 0).damaged()).isTrue();
+    assertThat(replicas.offline("t", 0).reason()).contains("bin/brook log repair");
+  }
+
   @Test
   void anImageThatIsNotAClusterStateYetDeletesNothing() throws Exception {
     open().onImage(image(5, topic("t", "id-1", 1)));
