@@ -355,12 +355,21 @@ final class LogSegment {
    */
   boolean seek(FrameCursor cursor, long offset, long limit) throws IOException {
     cursor.reset(readChannel(), limit);
-    long start = offsetIndex.floorPosition(offset - baseOffset);
+    long entry = offsetIndex.floorEntry(offset - baseOffset);
+    long start = entry < 0 ? 0 : entry & 0xFFFFFFFFL;
+    long expected = entry < 0 ? baseOffset : baseOffset + (entry >>> 32);
     if (!cursor.load(start)) return false;
-    while (cursor.lastOffset() < offset) {
+    // base_offset is not covered by the CRC: every header walked over must continue the one
+    // before, or a damaged offset would make the walk land on (and serve) the wrong batch.
+    while (true) {
+      if (cursor.baseOffset != expected) {
+        throw new FrameFormatException("batch at position " + cursor.position + " claims offset " + cursor.baseOffset
+            + ", expected " + expected, cursor.position, expected);
+      }
+      if (cursor.lastOffset() >= offset) return true;
+      expected = cursor.lastOffset() + 1;
       if (!cursor.next()) return false;
     }
-    return true;
   }
 
   /** Frames read by {@link #read}: {@code records} may be empty when the next batch is not readable yet. */
@@ -383,6 +392,11 @@ final class LogSegment {
     FrameCursor cursor = FrameCursor.forThisThread();
     if (!seek(cursor, fetchOffset, limit)) return null;
     long firstBase = cursor.baseOffset;
+    if (firstBase > fetchOffset) {
+      // Offsets have no gaps (no compaction yet): the batch holding fetchOffset is missing.
+      throw new FrameFormatException("no batch holds offset " + fetchOffset + "; the next starts at " + firstBase,
+          cursor.position, fetchOffset);
+    }
     if (cursor.lastOffset() >= limitOffset) return new Slice(ByteString.EMPTY, firstBase);
     long start = cursor.position;
     int firstSize = cursor.frameSize;

@@ -85,6 +85,18 @@ final class OffsetIndex extends IndexFile {
   }
 
   /**
+   * The last entry with relative offset <= {@code relOffset}, packed as relative offset (high 32
+   * bits) and position (low 32 bits), or -1 when there is none (the segment's first batch, at
+   * position 0, is then the place to start).
+   */
+  long floorEntry(long relOffset) {
+    int n = entries();
+    long[] a = slots();
+    int i = floor(a, n, relOffset);
+    return i < 0 ? -1 : a[i];
+  }
+
+  /**
    * The position of the first indexed batch starting at or after {@code relOffset}, or -1: every
    * byte from there on belongs to batches at or beyond that offset.
    */

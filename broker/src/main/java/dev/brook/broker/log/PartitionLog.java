@@ -142,7 +142,7 @@ public final class PartitionLog implements Closeable {
       throw e;
     }
     PartitionLog log = new PartitionLog(dir, config, clockMs, recovered, epochs, result.cutAt());
-    if (result.cutAt() >= 0) RecoveryPoint.write(dir, Math.min(RecoveryPoint.read(dir), log.logEndOffset()));
+    if (RecoveryPoint.read(dir) > log.logEndOffset()) RecoveryPoint.lower(dir, log.logEndOffset());
     return log;
   }
 
@@ -429,6 +429,7 @@ public final class PartitionLog implements Closeable {
     // it so the undo itself can use fresh channels, and restore it for the caller.
     boolean interrupted = Thread.interrupted();
     try {
+      lowerRecoveryPoint(endOffset);
       for (LogSegment s : new ArrayList<>(segments.tailMap(first.baseOffset, false).values())) {
         segments.remove(s.baseOffset);
         s.delete();
@@ -439,7 +440,6 @@ public final class PartitionLog implements Closeable {
       first.truncateFiles(position, cfg.indexIntervalBytes());
       first.publish();
       epochs.truncateFromEnd(endOffset + 1);
-      lowerRecoveryPoint(endOffset);
     } catch (IOException | RuntimeException e) {
       failed = true;
       LOG.error("Log {}: could not undo a failed append ({}); appends are refused until the log is reopened", dir, e.toString());
@@ -616,7 +616,7 @@ public final class PartitionLog implements Closeable {
   private void lowerRecoveryPoint(long newEnd) throws IOException {
     flushedOffset = Math.min(flushedOffset, newEnd);
     if (persistedRecoveryPoint > newEnd) {
-      RecoveryPoint.write(dir, newEnd);
+      RecoveryPoint.lower(dir, newEnd);
       persistedRecoveryPoint = newEnd;
     }
   }
@@ -745,14 +745,14 @@ public final class PartitionLog implements Closeable {
       for (LogSegment s : dropped) segments.remove(s.baseOffset);
       // 2. Readers that started before this point will notice and retry.
       truncations++;
-      // 3. Change the files.
+      // 3. Change the files, after the recovery point came down (durably) below the cut.
+      lowerRecoveryPoint(newEnd);
       for (LogSegment s : dropped) s.delete();
       keep.openForAppend();
       active = keep;
       keep.truncateFiles(position, cfg.indexIntervalBytes());
       keep.publish();
       epochs.truncateFromEnd(newEnd);
-      lowerRecoveryPoint(newEnd);
       unflushedRecords = 0;
       oldestUnflushedMs = -1;
       LOG.info("Log {}: truncated to offset {} (was {}), dropping {} later segment(s)", dir, newEnd, oldEnd, dropped.size());
@@ -789,12 +789,15 @@ public final class PartitionLog implements Closeable {
     logStartOffset = offset;
     segments.clear();
     truncations++;
+    // The old files go; a recovery point above the new start would survive them (a crash
+    // between the two) and call torn writes of the new log damage.
+    lowerRecoveryPoint(Math.min(persistedRecoveryPoint, offset));
     for (LogSegment s : all) s.delete();
     LogSegment created = LogSegment.create(dir, offset);
     segments.put(offset, created);
     active = created;
     epochs.truncateFromEnd(Long.MIN_VALUE);
-    // A fresh, empty log at offset: nothing of it can be torn, but nothing before it exists either.
+    // A fresh, empty log at offset: nothing of it can be torn, and nothing before it exists.
     flushedOffset = offset;
     RecoveryPoint.write(dir, offset);
     persistedRecoveryPoint = offset;

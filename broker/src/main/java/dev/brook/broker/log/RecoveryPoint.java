@@ -1,10 +1,13 @@
 package dev.brook.broker.log;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 
 /**
  * The {@code recovery-point} file of a partition directory: an offset below which every batch was
@@ -29,9 +32,37 @@ final class RecoveryPoint {
     }
   }
 
+  /**
+   * Records a higher recovery point. Not fsynced: losing it in a power failure leaves an older,
+   * lower value, which is still true.
+   */
   static void write(Path dir, long offset) throws IOException {
     Path tmp = dir.resolve(FILE + ".tmp");
     Files.writeString(tmp, Long.toString(offset) + "\n", StandardCharsets.US_ASCII);
     Files.move(tmp, dir.resolve(FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  /**
+   * Records a lower recovery point durably (file and directory fsynced) before the caller cuts
+   * the log below the old one: a value that survived a crash above the log's real end would make
+   * recovery mistake a torn write there for damage.
+   */
+  static void lower(Path dir, long offset) throws IOException {
+    Path tmp = dir.resolve(FILE + ".tmp");
+    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+        StandardOpenOption.TRUNCATE_EXISTING)) {
+      ch.write(ByteBuffer.wrap((Long.toString(offset) + "\n").getBytes(StandardCharsets.US_ASCII)));
+      ch.force(true);
+    }
+    Files.move(tmp, dir.resolve(FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    syncDirectory(dir);
+  }
+
+  static void syncDirectory(Path dir) {
+    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+      ch.force(true);
+    } catch (IOException e) {
+      // Some platforms cannot open a directory; the rename is as durable as they allow.
+    }
   }
 }

@@ -89,7 +89,7 @@ final class SegmentRecovery {
         segments.add(segment);
         boolean last = i == bases.size() - 1;
         boolean flushed = !last && (clean || (recoveryPoint >= 0 && bases.get(i + 1) <= recoveryPoint));
-        if (flushed && loadIndexes(segment)) {
+        if (flushed && loadIndexes(segment, bases.get(i + 1))) {
           scanned.add(false);
           expectedBase = -1;
           continue;
@@ -215,9 +215,10 @@ final class SegmentRecovery {
   /**
    * Loads a closed segment's index files; false when they are missing or do not fit the log file
    * (entries out of order or beyond the file, no time entry for a non-empty file, first frame or
-   * last indexed frame not where the index says).
+   * last indexed frame not where the index says), or when the batches after the last indexed one
+   * do not run contiguously up to {@code nextBase}, where the next segment starts.
    */
-  private static boolean loadIndexes(LogSegment segment) throws IOException {
+  private static boolean loadIndexes(LogSegment segment, long nextBase) throws IOException {
     long size = segment.size();
     if (!segment.offsetIndex.load(size) || !segment.timeIndex.load(size)) return false;
     if (size > 0 && segment.timeIndex.entries() == 0) return false;
@@ -231,6 +232,13 @@ final class SegmentRecovery {
         long pos = last & 0xFFFFFFFFL;
         if (!cursor.load(pos) || cursor.baseOffset != segment.baseOffset + rel) return false;
       }
+      // The tail after the last index entry (at most about index.interval.bytes): headers only.
+      long expected = cursor.baseOffset;
+      do {
+        if (cursor.baseOffset != expected) return false;
+        expected = cursor.lastOffset() + 1;
+      } while (cursor.next());
+      if (expected != nextBase) return false;
       long lastTimeRel = segment.timeIndex.lastRelOffset();
       if (last >= 0 && lastTimeRel > Integer.MAX_VALUE) return false;
     } catch (FrameFormatException e) {

@@ -243,6 +243,26 @@ class SegmentRecoveryTest {
   }
 
   @Test
+  void aDamagedBaseOffsetOutsideTheCrcIsCaughtByContinuityNotServed() throws Exception {
+    writeAndClose(40); // clean: closed segments are trusted at open, so only reads can find this
+    Path second = segmentFiles().get(1);
+    List<Integer> frames = framePositions(second);
+    long secondBase = Long.parseLong(second.getFileName().toString().substring(0, 20));
+    long bad = secondBase + 3; // the second batch of the segment
+    ByteBuffer file = ByteBuffer.wrap(Files.readAllBytes(second));
+    int baseOffsetAt = StoredBatch.messageStart(file, frames.get(1)) + StoredBatch.BASE_OFFSET_POS;
+    flipByte(second, baseOffsetAt); // now claims another offset; its CRC still matches
+
+    open();
+    assertThatThrownBy(() -> log.read(bad, 1 << 20, Long.MAX_VALUE)).isInstanceOfSatisfying(CorruptLogException.class,
+        e -> assertThat(e.offset()).isEqualTo(bad));
+    assertThatThrownBy(() -> log.read(bad + 1, 1 << 20, Long.MAX_VALUE)).isInstanceOf(CorruptLogException.class);
+    // A read from before it serves up to it and no further, with the right offsets.
+    List<RecordBatch> before = TestBatches.parse(log.read(secondBase, 1 << 20, Long.MAX_VALUE));
+    assertThat(before).extracting(RecordBatch::getBaseOffset).containsExactly(secondBase);
+  }
+
+  @Test
   void missingIndexFilesAreRebuilt() throws Exception {
     List<String> tags = writeAndClose(60);
     try (Stream<Path> files = Files.list(dir)) {
