@@ -100,7 +100,13 @@ public final class LogRepair {
     if (base >= 0) {
       Path log = SegmentRecovery.logFile(dir, base);
       if (validBytes < Files.size(log)) {
-        Files.copy(log, dir.resolve(log.getFileName() + SegmentRecovery.CORRUPT_SUFFIX + stamp));
+        Path copy = dir.resolve(log.getFileName() + SegmentRecovery.CORRUPT_SUFFIX + stamp);
+        Files.copy(log, copy);
+        // The copy must be on disk before the original is cut.
+        try (FileChannel ch = FileChannel.open(copy, StandardOpenOption.WRITE)) {
+          ch.force(true);
+        }
+        RecoveryPoint.syncDirectory(dir);
         try (FileChannel ch = FileChannel.open(log, StandardOpenOption.WRITE)) {
           ch.truncate(validBytes);
           ch.force(true);
@@ -117,5 +123,6 @@ public final class LogRepair {
       Files.deleteIfExists(dir.resolve(name + LogSegment.INDEX_SUFFIX));
       Files.deleteIfExists(dir.resolve(name + LogSegment.TIME_INDEX_SUFFIX));
     }
+    RecoveryPoint.syncDirectory(dir);
   }
 }

@@ -50,7 +50,14 @@ final class SegmentRecovery {
   static final String CLEAN_SHUTDOWN_FILE = ".clean-shutdown";
   static final String CORRUPT_SUFFIX = ".corrupt-";
   static final String DETACHED_SUFFIX = ".detached-";
+  static final String TORN_SUFFIX = ".torn-";
   private static final int SCAN_BUFFER_BYTES = 1 << 20;
+  /**
+   * A frame longer than this is treated as a damaged length rather than read into memory: more
+   * than twice the largest gRPC message a broker accepts by default (max.request.bytes), so no
+   * batch that could be produced or replicated with default limits comes near it.
+   */
+  static final long MAX_SCANNED_FRAME_BYTES = 256L << 20;
 
   /** What to do with damage (see the class comment). */
   enum OnDamage { SET_ASIDE_AND_CUT, REFUSE }
@@ -96,16 +103,22 @@ final class SegmentRecovery {
         }
         ScanResult scan = scanAndRebuild(segment, config.indexIntervalBytes());
         if (scan.problem() != null) {
-          boolean torn = !clean && last && scan.endOffset() >= recoveryPoint;
+          // Torn: after a crash, beyond what was flushed, and nothing whole follows (a write that
+          // stopped part-way). A valid batch after the bad one means the bytes changed in place.
+          boolean torn = !clean && last && scan.endOffset() >= recoveryPoint
+              && !validFrameAfter(segment, scan.validBytes());
           long fileSize = segment.size();
           if (torn) {
+            Path evidence = segment.logFile().resolveSibling(segment.logFile().getFileName() + TORN_SUFFIX
+                + System.currentTimeMillis());
+            copyRange(segment.logFile(), scan.validBytes(), evidence);
             try (FileChannel ch = FileChannel.open(segment.logFile(), StandardOpenOption.WRITE)) {
               ch.truncate(scan.validBytes());
               ch.force(true);
             }
             LOG.warn("Log {}: torn tail after a crash: {} in segment {} at offset {} (position {}), beyond the last"
-                + " flushed offset {}; cut {} bytes there", dir, scan.problem(), LogSegment.fileName(base),
-                scan.endOffset(), scan.validBytes(), recoveryPoint, fileSize - scan.validBytes());
+                + " flushed offset {}; cut {} bytes there (kept in {})", dir, scan.problem(), LogSegment.fileName(base),
+                scan.endOffset(), scan.validBytes(), recoveryPoint, fileSize - scan.validBytes(), evidence.getFileName());
           } else {
             damaged(dir, onDamage, scan.endOffset(), base, scan.validBytes(), scan.problem(), recoveryPoint,
                 bases.subList(i + 1, bases.size()), true);
@@ -160,6 +173,42 @@ final class SegmentRecovery {
     LOG.warn("Log {}: {}, {}: damaged on disk. Set aside {} bytes in {} segment(s) (*{}{}, *{}{}); the log now ends at"
         + " offset {} and the rest is fetched again from the leader", dir, where, why, bytes, segmentCount,
         CORRUPT_SUFFIX, stamp, DETACHED_SUFFIX, stamp, offset);
+  }
+
+  /**
+   * Whether a whole, CRC-valid frame starts anywhere after position {@code from} of the segment:
+   * then the problem at {@code from} is damage in the middle, not the end of an interrupted write.
+   */
+  private static boolean validFrameAfter(LogSegment segment, long from) throws IOException {
+    FileChannel ch = segment.readChannel();
+    long size = ch.size();
+    Buffered in = new Buffered(ch, size);
+    for (long pos = from + 1; pos + StoredBatch.MIN_FRAME_SIZE <= size; pos++) {
+      int at = in.ensure(pos, (int) Math.min(16, size - pos));
+      if (in.buffer.get(at) != StoredBatch.FRAME_TAG) continue;
+      long v = StoredBatch.readVarint(in.buffer, at + 1, in.length);
+      if (v < 0 || (int) v < StoredBatch.HEADER_SIZE + 2) continue;
+      long frameSize = 1 + (v >>> 32) + (int) v;
+      if (pos + frameSize > size || frameSize > MAX_SCANNED_FRAME_BYTES) continue;
+      at = in.ensure(pos, (int) frameSize);
+      if (StoredBatch.frameSizeAt(in.buffer, at, in.length) == frameSize
+          && StoredBatch.isValid(in.buffer, at, (int) frameSize)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Copies the bytes of {@code file} from {@code from} to its end into a new file {@code to}, fsynced. */
+  private static void copyRange(Path file, long from, Path to) throws IOException {
+    try (FileChannel src = FileChannel.open(file, StandardOpenOption.READ);
+         FileChannel dst = FileChannel.open(to, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+      long size = src.size();
+      long done = 0;
+      while (from + done < size) done += src.transferTo(from + done, size - from - done, dst);
+      dst.force(true);
+    }
+    RecoveryPoint.syncDirectory(file.getParent());
   }
 
   static Path logFile(Path dir, long base) {
@@ -282,6 +331,10 @@ final class SegmentRecovery {
         break;
       }
       long frameSize = 1 + (v >>> 32) + (int) v;
+      if (frameSize > MAX_SCANNED_FRAME_BYTES) {
+        problem = "invalid frame (length " + frameSize + " is implausible)";
+        break;
+      }
       if (pos + frameSize > fileSize) {
         problem = "torn frame (" + frameSize + " bytes, " + (fileSize - pos) + " present)";
         break;

@@ -56,21 +56,22 @@ public final class MalformedRequestGuard {
     MethodDescriptor<ReqT, RespT> method = def.getMethodDescriptor();
     MethodDescriptor<InputStream, RespT> raw = method.toBuilder(PassThrough.INSTANCE, method.getResponseMarshaller()).build();
     ServerCallHandler<InputStream, RespT> handler = (call, headers) -> {
-      ServerCall.Listener<ReqT> listener = def.getServerCallHandler().startCall(new TypedCall<>(call, method), headers);
-      return new ParsingListener<>(call, method, listener);
+      TypedCall<ReqT, RespT> typed = new TypedCall<>(call, method);
+      ServerCall.Listener<ReqT> listener = def.getServerCallHandler().startCall(typed, headers);
+      return new ParsingListener<>(typed, method, listener);
     };
     return ServerMethodDefinition.create(raw, handler);
   }
 
   /** Parses each message with the method's marshaller; a failure ends the call. */
   private static final class ParsingListener<ReqT, RespT> extends ServerCall.Listener<InputStream> {
-    private final ServerCall<InputStream, RespT> call;
+    private final TypedCall<ReqT, RespT> call;
     private final MethodDescriptor<ReqT, RespT> method;
     private final ServerCall.Listener<ReqT> delegate;
     // gRPC calls a listener serially, so no lock is needed.
     private boolean failed;
 
-    ParsingListener(ServerCall<InputStream, RespT> call, MethodDescriptor<ReqT, RespT> method,
+    ParsingListener(TypedCall<ReqT, RespT> call, MethodDescriptor<ReqT, RespT> method,
         ServerCall.Listener<ReqT> delegate) {
       this.call = call;
       this.method = method;
@@ -116,10 +117,15 @@ public final class MalformedRequestGuard {
     }
   }
 
-  /** The call as the application sees it: typed requests, everything else forwarded. */
+  /**
+   * The call as the application sees it: typed requests, everything else forwarded. Sending and
+   * closing are serialized, because this guard may close the call (on the gRPC thread) while an
+   * application thread is answering on it; once closed, further messages are dropped.
+   */
   private static final class TypedCall<ReqT, RespT> extends ServerCall<ReqT, RespT> {
     private final ServerCall<InputStream, RespT> call;
     private final MethodDescriptor<ReqT, RespT> method;
+    private boolean closed; // guarded by this
 
     TypedCall(ServerCall<InputStream, RespT> call, MethodDescriptor<ReqT, RespT> method) {
       this.call = call;
@@ -127,10 +133,18 @@ public final class MalformedRequestGuard {
     }
 
     @Override public void request(int numMessages) { call.request(numMessages); }
-    @Override public void sendHeaders(Metadata headers) { call.sendHeaders(headers); }
-    @Override public void sendMessage(RespT message) { call.sendMessage(message); }
+    @Override public synchronized void sendHeaders(Metadata headers) {
+      if (!closed) call.sendHeaders(headers);
+    }
+    @Override public synchronized void sendMessage(RespT message) {
+      if (!closed) call.sendMessage(message);
+    }
     @Override public boolean isReady() { return call.isReady(); }
-    @Override public void close(Status status, Metadata trailers) { call.close(status, trailers); }
+    @Override public synchronized void close(Status status, Metadata trailers) {
+      if (closed) return;
+      closed = true;
+      call.close(status, trailers);
+    }
     @Override public boolean isCancelled() { return call.isCancelled(); }
     @Override public void setMessageCompression(boolean enabled) { call.setMessageCompression(enabled); }
     @Override public void setCompression(String compressor) { call.setCompression(compressor); }

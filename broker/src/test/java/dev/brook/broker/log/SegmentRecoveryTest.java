@@ -234,6 +234,37 @@ class SegmentRecoveryTest {
   }
 
   @Test
+  void aBadBatchInTheMiddleOfTheActiveSegmentAfterACrashIsDamageNotATornTail() throws Exception {
+    List<String> tags = writeAndClose(40);
+    Path last = segmentFiles().get(segmentFiles().size() - 1);
+    List<Integer> frames = framePositions(last);
+    assertThat(frames.size()).isGreaterThan(2);
+    flipByte(last, frames.get(1) + 80); // the second batch; whole, valid batches follow it
+    crashed();
+    Map<String, byte[]> before = files();
+    assertThatThrownBy(this::open).isInstanceOf(DamagedLogException.class);
+    log = null;
+    assertThat(files()).usingRecursiveComparison().isEqualTo(before);
+    assertThat(tags).hasSize(40);
+  }
+
+  @Test
+  void aTornTailIsKeptAsideWhenCut() throws Exception {
+    writeAndClose(40);
+    Path last = segmentFiles().get(segmentFiles().size() - 1);
+    long size = Files.size(last);
+    try (RandomAccessFile f = new RandomAccessFile(last.toFile(), "rw")) {
+      f.setLength(size - 10);
+    }
+    crashed();
+    open();
+    try (Stream<Path> files = Files.list(dir)) {
+      Path torn = files.filter(f -> f.getFileName().toString().contains(".log.torn-")).findFirst().orElseThrow();
+      assertThat(Files.size(torn)).isEqualTo(size - 10 - Files.size(last));
+    }
+  }
+
+  @Test
   void aDamagedLastBatchAfterACleanShutdownIsDamageNotATornWrite() throws Exception {
     writeAndClose(40);
     Path last = segmentFiles().get(segmentFiles().size() - 1);
