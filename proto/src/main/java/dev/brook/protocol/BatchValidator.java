@@ -60,6 +60,7 @@ public final class BatchValidator {
   private static final int FIXED64 = 1;
   private static final int LENGTH_DELIMITED = 2;
   private static final int FIXED32 = 5;
+  private static final long MAX_FIELD_NUMBER = (1L << 29) - 1;
 
   private final byte[] window = new byte[WINDOW_BYTES];
   private final ByteBufferInput bufferInput = new ByteBufferInput();
@@ -68,6 +69,8 @@ public final class BatchValidator {
   private int limit;
   /** Decompressed bytes that were in earlier windows: the stream position of window[0]. */
   private long windowStart;
+  /** The most decompressed bytes the current batch may have. */
+  private long maxDecompressed = Long.MAX_VALUE;
   private boolean eof;
   /** Where the current batch's errors point: its index in the request, or its offset. */
   private String where;
@@ -163,11 +166,15 @@ public final class BatchValidator {
       limit = 0;
       windowStart = 0;
       eof = false;
+      // Everything in the records is either a record (each at most maxRecordBytes) or an
+      // unknown field skipped like one: the walk never reads more than this, whatever the codec
+      // inflates to, so a small batch cannot make the broker decompress gigabytes.
+      maxDecompressed = (long) recordCount * ((long) maxRecordBytes + 16) + maxRecordBytes;
       int seen = 0;
       long lastDelta = -1;
       long largestTimestamp = Long.MIN_VALUE;
       while (!atEnd()) {
-        long tag = readVarint();
+        long tag = readTag();
         int field = (int) (tag >>> 3);
         int wireType = (int) (tag & 7);
         if (field != 1) {
@@ -188,7 +195,7 @@ public final class BatchValidator {
         long timestampDelta = 0;
         long offsetDelta = 0;
         while (position() < end) {
-          long t = readVarint();
+          long t = readTag();
           int f = (int) (t >>> 3);
           int w = (int) (t & 7);
           switch (f) {
@@ -242,6 +249,9 @@ public final class BatchValidator {
       if (origin == Origin.PRODUCER ? largestTimestamp != maxTimestamp : largestTimestamp > maxTimestamp) {
         throw corrupt("max_timestamp is " + maxTimestamp + " but the largest record timestamp is " + largestTimestamp);
       }
+    } catch (DecompressedTooLarge e) {
+      throw corrupt("the records decompress to more than " + maxDecompressed + " bytes, more than "
+          + recordCount + " records of at most " + maxRecordBytes + " bytes can take");
     } catch (IOException | RuntimeException e) {
       throw corrupt("records do not decompress with " + codecName(codec) + ": " + e.getMessage());
     } finally {
@@ -260,7 +270,7 @@ public final class BatchValidator {
   /** A RecordHeader ending at stream position {@code end}. */
   private void header(int record, long end) throws IOException, InvalidBatchException {
     while (position() < end) {
-      long t = readVarint();
+      long t = readTag();
       int f = (int) (t >>> 3);
       int w = (int) (t & 7);
       if (f == 1) {
@@ -275,6 +285,16 @@ public final class BatchValidator {
       }
     }
     if (position() != end) throw corrupt("record " + record + ": a header overruns its length");
+  }
+
+  /**
+   * A field tag. Field numbers are 1..2^29-1; a longer varint would be read differently by
+   * different parsers (protobuf-java keeps its low 32 bits, others refuse it), so it is refused.
+   */
+  private long readTag() throws IOException, InvalidBatchException {
+    long tag = readVarint();
+    if (tag >>> 32 != 0 || (tag >>> 3) > MAX_FIELD_NUMBER) throw corrupt("a field tag out of range in the records");
+    return tag;
   }
 
   private void skipField(int field, int wireType, long end) throws IOException, InvalidBatchException {
@@ -362,6 +382,9 @@ public final class BatchValidator {
       return limit > 0;
     }
     limit += n;
+    if (windowStart + limit > maxDecompressed) {
+      throw new DecompressedTooLarge();
+    }
     return true;
   }
 
@@ -423,6 +446,15 @@ public final class BatchValidator {
 
   private InvalidBatchException invalid(String what) {
     return new InvalidBatchException(ErrorCode.INVALID_REQUEST, where + ": " + what);
+  }
+
+  /** The walk read more decompressed bytes than the batch can legitimately hold. */
+  private static final class DecompressedTooLarge extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    DecompressedTooLarge() {
+      super(null, null, false, false);
+    }
   }
 
   /** An InputStream over a range of a ByteBuffer, reset per frame (absolute gets, no copy of the buffer). */

@@ -70,7 +70,9 @@ public final class Compression {
     switch (codec) {
       case COMPRESSION_GZIP: return new GZIPOutputStream(out, 8192);
       case COMPRESSION_SNAPPY: return new SnappyFramedOutputStream(out);
-      case COMPRESSION_LZ4: return new LZ4FrameOutputStream(out);
+      // 64 KiB blocks (as Kafka's producer writes), not the library's 4 MiB default: every
+      // compressor and decompressor of a batch allocates buffers of the block size.
+      case COMPRESSION_LZ4: return new LZ4FrameOutputStream(out, LZ4FrameOutputStream.BLOCKSIZE.SIZE_64KB);
       case COMPRESSION_ZSTD: return new ZstdOutputStream(out);
       default: throw new IllegalArgumentException("unsupported codec " + codec);
     }

@@ -245,6 +245,41 @@ class BatchValidatorTest {
   }
 
   @Test
+  void aTagBeyond32BitsIsCorruptNotAnUnknownField() throws IOException {
+    // protobuf-java would keep the low 32 bits (field 1, a sixth record); other parsers refuse it.
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    CodedOutputStream cos = CodedOutputStream.newInstance(out);
+    RecordList three = records(3, 10);
+    three.writeTo(cos);
+    cos.writeUInt64NoTag((1L << 32) | 0x0A);
+    byte[] extra = Record.newBuilder().setOffsetDelta(3).build().toByteArray();
+    cos.writeUInt32NoTag(extra.length);
+    cos.writeRawBytes(extra);
+    cos.flush();
+    RecordBatch b = signed(header(3, CompressionCodec.COMPRESSION_NONE).setMaxTimestamp(TS + 2)
+        .setRecords(ByteString.copyFrom(out.toByteArray())));
+    InvalidBatchException e = rejected(b);
+    assertThat(e.code()).isEqualTo(ErrorCode.CORRUPT_RECORD);
+    assertThat(e.getMessage()).contains("field tag out of range");
+  }
+
+  @Test
+  void aSmallBatchThatInflatesFarBeyondItsRecordsIsRefused() throws IOException {
+    // One tiny record, then an unknown field of 64 MiB of zeros: a few KiB with zstd.
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    CodedOutputStream cos = CodedOutputStream.newInstance(out);
+    records(1, 10).writeTo(cos);
+    cos.writeByteArray(9, new byte[64 << 20]);
+    cos.flush();
+    ByteString compressed = Compression.compress(CompressionCodec.COMPRESSION_ZSTD, ByteString.copyFrom(out.toByteArray()));
+    assertThat(compressed.size()).isLessThan(MAX);
+    RecordBatch b = signed(header(1, CompressionCodec.COMPRESSION_ZSTD).setMaxTimestamp(TS).setRecords(compressed));
+    InvalidBatchException e = rejected(b);
+    assertThat(e.code()).isEqualTo(ErrorCode.CORRUPT_RECORD);
+    assertThat(e.getMessage()).contains("decompress to more than");
+  }
+
+  @Test
   void crcMismatchIsCorrupt() {
     RecordBatch good = batch(3, CompressionCodec.COMPRESSION_NONE, records(3, 10).toByteString());
     InvalidBatchException e = rejected(good.toBuilder().setCrc(good.getCrc() ^ 1).build());

@@ -61,6 +61,8 @@ final class ReplicaFetcher implements AutoCloseable {
     final Partition partition;
     final int leaderEpoch;
     long backoffUntilNanos;
+    /** The last failure to apply fetched data, logged once at WARN until it changes or clears (fetcher thread). */
+    String lastFailure;
 
     FetchState(Partition partition, int leaderEpoch) {
       this.partition = partition;
@@ -389,13 +391,21 @@ final class ReplicaFetcher implements AutoCloseable {
         if (s == null || !isCurrent(topic.getTopic(), r.getPartition(), s)) continue;
         try {
           handlePartition(s, r);
+          s.lastFailure = null;
         } catch (PartitionException e) {
           // The assignment moved on while this response was in flight; the next image rules.
           LOG.debug("{}: dropped a fetch result: {}", s.partition, e.getMessage());
           backOff(s);
         } catch (LogException | IOException | RuntimeException e) {
           // One partition's failure must not stop the others that share this stream.
-          LOG.warn("{}: cannot apply data fetched from broker {}: {}", s.partition, leaderId, e.toString());
+          String failure = e.toString();
+          if (!failure.equals(s.lastFailure)) {
+            LOG.warn("{}: cannot apply data fetched from broker {} (retrying every {} ms; logged again only when it"
+                + " changes): {}", s.partition, leaderId, config.fetchBackoffMs(), failure);
+            s.lastFailure = failure;
+          } else {
+            LOG.debug("{}: cannot apply data fetched from broker {}: {}", s.partition, leaderId, failure);
+          }
           backOff(s);
         }
       }

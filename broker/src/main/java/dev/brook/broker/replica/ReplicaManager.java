@@ -64,7 +64,7 @@ public final class ReplicaManager implements AutoCloseable {
    * A partition assigned to this broker whose log could not be opened: why, and whether recovery
    * found damage it could not repair (see {@link dev.brook.broker.log.DamagedLogException}).
    */
-  public record Offline(String reason, boolean damaged) {}
+  public record Offline(String reason, boolean damaged, String topicId) {}
 
   private final int nodeId;
   private final Path logDir;
@@ -228,6 +228,15 @@ public final class ReplicaManager implements AutoCloseable {
         if (!pi.replicas().contains(nodeId)) continue;
         Partition existing = previous != null && pi.partition() < previous.length ? previous[pi.partition()] : null;
         if (existing != null && !existing.topicId().equals(topic.topicId())) existing = null;
+        String name = topic.name() + "-" + pi.partition();
+        Offline refused = table.offline().get(name);
+        if (existing == null && refused != null && refused.damaged() && topic.topicId().equals(refused.topicId())) {
+          // Recovery refused this log (damage and no other copy): it stays so until an operator
+          // repairs it and restarts the broker; reopening on every image would rescan it each time.
+          failedDirs.add(name);
+          offline.put(name, refused);
+          continue;
+        }
         try {
           if (existing != null) {
             existing.update(pi, config, brokers);
@@ -238,11 +247,10 @@ public final class ReplicaManager implements AutoCloseable {
           any = true;
         } catch (IOException | RuntimeException e) {
           // Left offline, and its data left alone: an operator can fix the disk and restart.
-          String name = topic.name() + "-" + pi.partition();
           failedDirs.add(name);
           Offline before = table.offline().get(name);
           Offline now = new Offline(e.getMessage() == null ? e.toString() : e.getMessage(),
-              e instanceof dev.brook.broker.log.DamagedLogException);
+              e instanceof dev.brook.broker.log.DamagedLogException, topic.topicId());
           offline.put(name, now);
           if (before == null || !before.reason().equals(now.reason())) {
             LOG.error("cannot open log of {}; the partition stays offline on this broker: {}", name,
