@@ -236,6 +236,13 @@ final class FaultCluster implements AutoCloseable {
     return dir.resolve("node" + id + ".log");
   }
 
+  /** Connections and bytes each proxy forwarded so far (proves the nodes' traffic goes through them). */
+  String proxyStats() {
+    List<String> out = new ArrayList<>();
+    proxies.forEach((k, p) -> out.add(k + "=" + p.connections.get() + "c/" + p.bytes.get() + "B"));
+    return String.join(" ", out);
+  }
+
   /** SIGKILL of every node this cluster started, and the proxies closed. */
   @Override
   public void close() {

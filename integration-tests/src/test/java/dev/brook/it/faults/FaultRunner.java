@@ -97,7 +97,7 @@ public final class FaultRunner {
       RunContext ctx = new RunContext(cluster, TOPIC, options.partitions(), history, options);
       for (Workload w : workloads) w.start(ctx);
       awaitProgress(workloads.get(0), 50, 60_000, history, "before the first fault");
-      log("workloads running");
+      log("workloads running; proxies " + cluster.proxyStats());
 
       long deadline = t0 + TimeUnit.SECONDS.toNanos(options.durationSec());
       List<Fault> cycle = new ArrayList<>();
