@@ -121,6 +121,11 @@ final class FaultCluster implements AutoCloseable {
     if (nodes[id] != null) nodes[id].kill9();
   }
 
+  /** SIGTERM (controlled shutdown), SIGKILL after {@code timeoutMs}. */
+  void stop(int id, long timeoutMs) {
+    if (nodes[id] != null) nodes[id].stop(timeoutMs);
+  }
+
   void pause(int id) {
     nodes[id].pause();
   }

@@ -29,8 +29,11 @@ import java.util.stream.Stream;
  *   <li>{@code isolate-drop}: the same with connections reset and refused instead of black-holed;
  *   <li>{@code torn-tail}: SIGKILL of a random node, then the last 1..64 bytes of the active
  *       segment of each of its partitions cut off (a torn write); healed by starting it;
- *   <li>{@code bit-flip}: SIGKILL of a random node, then one bit flipped in a random closed
- *       segment of one of its partitions; healed by starting it.
+ *   <li>{@code bit-flip}: a random node stopped cleanly (SIGTERM, so its restart runs no crash
+ *       recovery), then one bit flipped in a random closed segment of one of its partitions (bit
+ *       rot); healed by starting it;
+ *   <li>{@code bit-flip-crash}: the same after SIGKILL (the restart's crash recovery scans the
+ *       segments).
  * </ul>
  */
 final class Faults {
@@ -49,7 +52,8 @@ final class Faults {
     add(new Isolate("isolate-leader", Target.PARTITION_LEADER, TcpProxy.Mode.BLACKHOLE));
     add(new Isolate("isolate-drop", Target.PARTITION_LEADER, TcpProxy.Mode.DROP));
     add(new TornTail());
-    add(new BitFlip());
+    add(new BitFlip("bit-flip", false));
+    add(new BitFlip("bit-flip-crash", true));
   }
 
   private static void add(Fault f) {
@@ -233,15 +237,24 @@ final class Faults {
   }
 
   static final class BitFlip implements Fault {
+    private final String kind;
+    private final boolean crash;
+
+    BitFlip(String kind, boolean crash) {
+      this.kind = kind;
+      this.crash = crash;
+    }
+
     @Override
     public String kind() {
-      return "bit-flip";
+      return kind;
     }
 
     @Override
     public Injected inject(RunContext ctx, Random rng) throws Exception {
       int id = pick(ctx, rng, Target.RANDOM);
-      ctx.cluster().kill9(id);
+      if (crash) ctx.cluster().kill9(id);
+      else ctx.cluster().stop(id, 20_000);
       List<Path> closed = new ArrayList<>();
       for (Path dir : partitionDirs(ctx, id)) {
         List<Path> segs = segments(dir);
