@@ -229,37 +229,31 @@ public final class FaultRunner {
     long[][] values = new long[n][];
     for (int p = 0; p < n; p++) values[p] = new long[Math.toIntExact(hw[p])];
     FinalState f = new FinalState(hw, values);
-    ConsumerConfig cc = ConsumerConfig.builder().bootstrapServers(cluster.allAddresses()).autoOffsetReset("none")
-        .maxPollRecords(10_000).requestTimeoutMs(10_000).build();
-    long readDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-    try (Consumer<String, String> c = new Consumer<>(cc, Serdes.stringDeserializer(), Serdes.stringDeserializer())) {
-      c.assign(tps);
-      c.seekToBeginning(tps);
-      boolean done = false;
-      while (!done && System.nanoTime() < readDeadline) {
-        try {
-          for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(200))) {
-            if (r.offset() < hw[r.partition()]) values[r.partition()][(int) r.offset()] = Math.max(0, ValueIds.parse(r.value()));
-          }
-          done = true;
-          for (TopicPartition tp : tps) if (c.position(tp) < hw[tp.partition()]) done = false;
-        } catch (RuntimeException e) {
-          if (problems.size() < 5) problems.add("final read: " + e);
-        }
-      }
-      if (!done) {
-        for (TopicPartition tp : tps) {
-          long pos = -1;
+    // One consumer per partition: a partition that cannot be read must not hide the others.
+    for (TopicPartition tp : tps) {
+      int p = tp.partition();
+      ConsumerConfig cc = ConsumerConfig.builder().bootstrapServers(cluster.allAddresses()).autoOffsetReset("none")
+          .maxPollRecords(10_000).requestTimeoutMs(10_000).build();
+      long readDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      long pos = 0;
+      String lastError = null;
+      try (Consumer<String, String> c = new Consumer<>(cc, Serdes.stringDeserializer(), Serdes.stringDeserializer())) {
+        c.assign(List.of(tp));
+        c.seek(tp, 0);
+        while (pos < hw[p] && System.nanoTime() < readDeadline) {
           try {
+            for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(200))) {
+              if (r.offset() < hw[p]) values[p][(int) r.offset()] = Math.max(0, ValueIds.parse(r.value()));
+            }
             pos = c.position(tp);
           } catch (RuntimeException e) {
-            // reported below as -1
-          }
-          if (pos < hw[tp.partition()]) {
-            f.problem("final read of partition " + tp.partition() + " stopped at offset " + pos + " below its high watermark "
-                + hw[tp.partition()]);
+            lastError = String.valueOf(e);
           }
         }
+      }
+      if (pos < hw[p]) {
+        f.problem("final read of partition " + p + " stopped at offset " + pos + " below its high watermark " + hw[p]
+            + (lastError == null ? "" : ": " + lastError));
       }
     }
     problems.forEach(f::problem);
