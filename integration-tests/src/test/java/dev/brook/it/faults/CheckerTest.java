@@ -126,6 +126,20 @@ class CheckerTest {
   }
 
   @Test
+  void acknowledgedValuesOfAPartitionWithoutLeaderAreUnreadableNotLost() {
+    History h = cleanHistory(3);
+    History.ConsumedLog c = new History.ConsumedLog("c0", 1);
+    c.see(0, 0, id(0, 0));
+    h.consumed(c);
+    FinalState s = state(new long[0]).unreadable(0);
+    CheckResult r = new LogChecker().check(h, s, 0);
+    assertThat(r.get("unreadable")).isEqualTo(3);
+    assertThat(r.get("lost")).isZero();
+    assertThat(r.get("vanished")).isZero();
+    assertThat(r.violations()).containsExactly("unreadable=3");
+  }
+
+  @Test
   void replicasThatDifferBelowTheHighWatermarkDiverge() {
     FinalState s = state(sequence(6));
     long[] a = {11, 11, 11, 22, 22, 33};

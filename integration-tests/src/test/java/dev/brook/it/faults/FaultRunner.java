@@ -213,25 +213,37 @@ public final class FaultRunner {
     int n = options.partitions();
     List<TopicPartition> tps = new ArrayList<>();
     for (int p = 0; p < n; p++) tps.add(new TopicPartition(TOPIC, p));
+    // The high watermarks once they stopped moving; a partition without a leader is unreadable.
     long[] hw = null;
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
     List<String> problems = new ArrayList<>();
     while (System.nanoTime() < deadline) {
-      long[] now = endOffsets(cluster, tps, problems);
-      if (now != null && hw != null && Arrays.equals(now, hw)) break;
-      if (now != null) hw = now;
+      long[] now = new long[n];
+      for (TopicPartition tp : tps) {
+        Long e = endOffset(cluster, tp, problems);
+        now[tp.partition()] = e == null ? -1 : e;
+      }
+      if (hw != null && Arrays.equals(now, hw)) break;
+      hw = now;
       Thread.sleep(500); // poll interval of a deadline-bounded wait
     }
-    if (hw == null) {
-      FinalState f = new FinalState(new long[n], new long[n][0]).problem("no end offsets: " + problems);
-      return f;
+    boolean[] unreadable = new boolean[n];
+    for (int p = 0; p < n; p++) {
+      if (hw[p] < 0) {
+        unreadable[p] = true;
+        hw[p] = 0;
+      }
     }
     long[][] values = new long[n][];
     for (int p = 0; p < n; p++) values[p] = new long[Math.toIntExact(hw[p])];
     FinalState f = new FinalState(hw, values);
+    for (int p = 0; p < n; p++) {
+      if (unreadable[p]) f.unreadable(p).problem("partition " + p + " has no end offset after the final heal");
+    }
     // One consumer per partition: a partition that cannot be read must not hide the others.
     for (TopicPartition tp : tps) {
       int p = tp.partition();
+      if (unreadable[p]) continue;
       ConsumerConfig cc = ConsumerConfig.builder().bootstrapServers(cluster.allAddresses()).autoOffsetReset("none")
           .maxPollRecords(10_000).requestTimeoutMs(10_000).build();
       long readDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
@@ -261,15 +273,12 @@ public final class FaultRunner {
     return f;
   }
 
-  private static long[] endOffsets(FaultCluster cluster, List<TopicPartition> tps, List<String> problems) {
-    ConsumerConfig cc = ConsumerConfig.builder().bootstrapServers(cluster.allAddresses()).requestTimeoutMs(10_000).build();
+  private static Long endOffset(FaultCluster cluster, TopicPartition tp, List<String> problems) {
+    ConsumerConfig cc = ConsumerConfig.builder().bootstrapServers(cluster.allAddresses()).requestTimeoutMs(5_000).build();
     try (Consumer<String, String> c = new Consumer<>(cc, Serdes.stringDeserializer(), Serdes.stringDeserializer())) {
-      Map<TopicPartition, Long> ends = c.endOffsets(tps);
-      long[] out = new long[tps.size()];
-      ends.forEach((tp, e) -> out[tp.partition()] = e);
-      return out;
+      return c.endOffsets(List.of(tp)).get(tp);
     } catch (RuntimeException e) {
-      if (problems.size() < 5) problems.add("end offsets: " + e);
+      if (problems.size() < 5) problems.add("end offset of partition " + tp.partition() + ": " + e);
       return null;
     }
   }

@@ -19,10 +19,19 @@ public final class FinalState {
   /** Why something could not be read (a partition that never settled, a replica that would not open). */
   final List<String> problems = new ArrayList<>();
   boolean settled = true;
+  /** Partitions whose high watermark could not be learned (no leader after the final heal). */
+  final boolean[] unreadable;
 
   public FinalState(long[] highWatermarks, long[][] log) {
     this.highWatermarks = highWatermarks;
     this.log = log;
+    this.unreadable = new boolean[highWatermarks.length];
+  }
+
+  /** Marks a partition whose end could not be learned: its records are neither found nor lost. */
+  public FinalState unreadable(int partition) {
+    unreadable[partition] = true;
+    return this;
   }
 
   public int partitions() {

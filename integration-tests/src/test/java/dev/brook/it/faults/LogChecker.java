@@ -19,6 +19,8 @@ import java.util.Map;
  *       whose first attempt was written; zero only with an idempotent producer);
  *   <li><b>reordered</b> (reported): per producer and partition, a value stored after a value
  *       that the same producer sent later;
+ *   <li><b>unreadable</b> (violation): acknowledged values in partitions whose end could not be
+ *       learned after the final heal (no leader): neither found nor known to be lost;
  *   <li><b>unacked-present</b> (reported): values in the log that were never acknowledged
  *       (sends that failed or timed out after being written: indeterminate, not an error).
  * </ul>
@@ -34,10 +36,15 @@ public final class LogChecker implements Checker {
     Map<Long, long[]> where = null;
     long lost = 0;
     long wrongOffset = 0;
+    long unreadable = 0;
     Map<Integer, BitSet> acked = new HashMap<>();
     for (History.Ack a : acks) {
       acked.computeIfAbsent(a.producer(), k -> new BitSet()).set(Math.toIntExact(a.seq()));
       long id = a.valueId();
+      if (end.unreadable[a.partition()]) {
+        unreadable++;
+        continue;
+      }
       if (end.at(a.partition(), a.offset()) == id) continue;
       if (where == null) where = index(end);
       long[] at = where.get(id);
@@ -54,6 +61,7 @@ public final class LogChecker implements Checker {
     }
     r.violationCount("lost", lost);
     r.violationCount("wrong-offset", wrongOffset);
+    r.violationCount("unreadable", unreadable);
 
     // Vanished: what consumers saw must still be there.
     long vanished = 0;
@@ -61,6 +69,7 @@ public final class LogChecker implements Checker {
     for (int p = 0; p < partitions; p++) vanishedAt[p] = new BitSet();
     for (History.ConsumedLog c : history.consumedLogs()) {
       for (int p = 0; p < partitions; p++) {
+        if (end.unreadable[p]) continue;
         long[] seen = c.partition(p);
         for (int o = 0; o < seen.length; o++) {
           if (seen[o] == 0 || end.at(p, o) == seen[o] || vanishedAt[p].get(o)) continue;
@@ -72,6 +81,7 @@ public final class LogChecker implements Checker {
       }
     }
     for (History.Conflict c : history.conflicts()) {
+      if (end.unreadable[c.partition()]) continue;
       if (vanishedAt[c.partition()].get(Math.toIntExact(c.offset()))) continue;
       vanishedAt[c.partition()].set(Math.toIntExact(c.offset()));
       vanished++;
