@@ -8,10 +8,13 @@ import java.util.TreeMap;
 
 /**
  * Availability per fault kind (reported, not a violation): for each fault, the longest time
- * without any acknowledgement from its injection until the first acknowledgement after its heal
- * ("any"), and the same per partition, worst partition ("worst"); per kind the maximum over its
- * faults, as {@code max-unavailable-ms{kind=any/worst,...}}. A fault after whose heal no
- * acknowledgement came is measured up to the end of the run.
+ * without any acknowledgement from its injection until the first acknowledgement after its heal,
+ * (1) over all partitions together ("any"), (2) per partition, worst of the partitions that the
+ * nodes it hit led when it was injected ("led"), (3) the same over the other partitions
+ * ("other"); per kind the maximum over its faults, as
+ * {@code max-unavailable-ms{kind=any/led/other,...}} ("-" when no fault of the kind had such
+ * partitions). A fault after whose heal no acknowledgement came is measured up to the end of the
+ * run.
  */
 public final class AvailabilityChecker implements Checker {
   @Override
@@ -27,15 +30,16 @@ public final class AvailabilityChecker implements Checker {
     }
     Map<String, long[]> byKind = new TreeMap<>();
     for (History.FaultEvent f : history.faults()) {
-      long any = maxGap(all, f.startNanos(), f.healNanos(), runEndNanos);
-      long worst = any;
-      for (long[] times : byPartition) worst = Math.max(worst, maxGap(times, f.startNanos(), f.healNanos(), runEndNanos));
-      long[] m = byKind.computeIfAbsent(f.kind(), k -> new long[2]);
-      m[0] = Math.max(m[0], any / 1_000_000);
-      m[1] = Math.max(m[1], worst / 1_000_000);
+      long[] m = byKind.computeIfAbsent(f.kind(), k -> new long[] {0, -1, -1});
+      m[0] = Math.max(m[0], maxGap(all, f.startNanos(), f.healNanos(), runEndNanos) / 1_000_000);
+      for (int p = 0; p < partitions; p++) {
+        long gap = maxGap(byPartition[p], f.startNanos(), f.healNanos(), runEndNanos) / 1_000_000;
+        int slot = f.ledPartitions().contains(p) ? 1 : 2;
+        m[slot] = Math.max(m[slot], gap);
+      }
     }
     List<String> parts = new ArrayList<>();
-    byKind.forEach((k, m) -> parts.add(k + "=" + m[0] + "/" + m[1]));
+    byKind.forEach((k, m) -> parts.add(k + "=" + m[0] + "/" + (m[1] < 0 ? "-" : m[1]) + "/" + (m[2] < 0 ? "-" : m[2])));
     r.field("max-unavailable-ms", "{" + String.join(",", parts) + "}");
     return r;
   }

@@ -13,8 +13,8 @@ interface Fault {
 
   Injected inject(RunContext ctx, Random rng) throws Exception;
 
-  /** What an injection hit and how to undo it. */
-  record Injected(String target, Heal heal) {}
+  /** What an injection hit (a description and the node ids) and how to undo it. */
+  record Injected(String target, java.util.List<Integer> nodes, Heal heal) {}
 
   @FunctionalInterface
   interface Heal {

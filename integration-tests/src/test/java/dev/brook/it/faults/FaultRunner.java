@@ -110,6 +110,12 @@ public final class FaultRunner {
         }
         Fault f = cycle.remove(0);
         long hold = between(rng, options.holdMinMs(), options.holdMaxMs());
+        Map<Integer, Integer> leaders = new TreeMap<>();
+        try {
+          cluster.describe(TOPIC).forEach(pi -> leaders.put(pi.partition(), pi.leaderId()));
+        } catch (Exception e) {
+          history.note("cannot describe the partitions before " + f.kind() + ": " + e);
+        }
         long start = System.nanoTime();
         Fault.Injected inj;
         try {
@@ -139,7 +145,9 @@ public final class FaultRunner {
         } else {
           log("healed; recovered in " + took + " ms");
         }
-        history.fault(new History.FaultEvent(f.kind(), inj.target(), start, heal, recovered));
+        List<Integer> led = leaders.entrySet().stream().filter(e -> inj.nodes().contains(e.getValue()))
+            .map(Map.Entry::getKey).toList();
+        history.fault(new History.FaultEvent(f.kind(), inj.target(), led, start, heal, recovered));
         faultCounts.merge(f.kind(), 1, Integer::sum);
       }
       log("nemesis done; stopping workloads");
@@ -178,7 +186,7 @@ public final class FaultRunner {
     end.problems.forEach(p -> lines.add("problem: " + p));
     result.examples().forEach(e -> lines.add("example: " + e));
     for (History.FaultEvent f : history.faults()) {
-      lines.add(String.format("fault %s %s at %.1f s, healed at %.1f s, %s", f.kind(), f.target(), secs(f.startNanos()),
+      lines.add(String.format("fault %s %s (led partitions %s) at %.1f s, healed at %.1f s, %s", f.kind(), f.target(), f.ledPartitions(), secs(f.startNanos()),
           secs(f.healNanos()), f.recoveredNanos() < 0 ? "NOT recovered" : String.format("recovered at %.1f s", secs(f.recoveredNanos()))));
     }
     Files.write(runDir.resolve("report.txt"), lines);

@@ -115,7 +115,7 @@ final class Faults {
     public Injected inject(RunContext ctx, Random rng) {
       int id = pick(ctx, rng, target);
       ctx.cluster().kill9(id);
-      return new Injected("node " + id, () -> restart(ctx, id));
+      return new Injected("node " + id, List.of(id), () -> restart(ctx, id));
     }
   }
 
@@ -135,7 +135,7 @@ final class Faults {
       int second = b;
       ctx.cluster().kill9(a);
       ctx.cluster().kill9(second);
-      return new Injected("nodes " + a + "," + second, () -> {
+      return new Injected("nodes " + a + "," + second, List.of(a, second), () -> {
         ctx.cluster().startNode(a);
         ctx.cluster().startNode(second);
         for (int id : new int[] {a, second}) {
@@ -163,7 +163,7 @@ final class Faults {
     public Injected inject(RunContext ctx, Random rng) {
       int id = pick(ctx, rng, target);
       ctx.cluster().pause(id);
-      return new Injected("node " + id, () -> ctx.cluster().resume(id));
+      return new Injected("node " + id, List.of(id), () -> ctx.cluster().resume(id));
     }
   }
 
@@ -187,7 +187,7 @@ final class Faults {
     public Injected inject(RunContext ctx, Random rng) {
       int id = pick(ctx, rng, target);
       ctx.cluster().isolate(id, mode);
-      return new Injected("node " + id, () -> ctx.cluster().isolate(id, TcpProxy.Mode.OPEN));
+      return new Injected("node " + id, List.of(id), () -> ctx.cluster().isolate(id, TcpProxy.Mode.OPEN));
     }
   }
 
@@ -232,7 +232,7 @@ final class Faults {
         }
         cuts.add(dir.getFileName() + "/" + active.getFileName() + " -" + cut + "B");
       }
-      return new Injected("node " + id + " " + cuts, () -> restart(ctx, id));
+      return new Injected("node " + id + " " + cuts, List.of(id), () -> restart(ctx, id));
     }
   }
 
@@ -275,7 +275,7 @@ final class Faults {
         }
         what = seg.getParent().getFileName() + "/" + seg.getFileName() + " byte " + pos + " bit " + bit;
       }
-      return new Injected("node " + id + " " + what, () -> restart(ctx, id));
+      return new Injected("node " + id + " " + what, List.of(id), () -> restart(ctx, id));
     }
   }
 }

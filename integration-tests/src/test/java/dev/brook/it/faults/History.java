@@ -20,8 +20,16 @@ public final class History {
     }
   }
 
-  /** A fault: its kind, what it hit, when it was injected and when it was healed (nanoTime). */
-  public record FaultEvent(String kind, String target, long startNanos, long healNanos, long recoveredNanos) {}
+  /**
+   * A fault: its kind, what it hit, the partitions the nodes it hit led just before (their
+   * leaders were affected), when it was injected, healed and recovered (nanoTime; -1: never).
+   */
+  public record FaultEvent(String kind, String target, List<Integer> ledPartitions, long startNanos, long healNanos,
+      long recoveredNanos) {
+    public FaultEvent(String kind, String target, long startNanos, long healNanos, long recoveredNanos) {
+      this(kind, target, List.of(), startNanos, healNanos, recoveredNanos);
+    }
+  }
 
   /** A consumer saw {@code seenId} at (partition, offset) and later {@code laterId} at the same place. */
   public record Conflict(String consumer, int partition, long offset, long seenId, long laterId) {}
