@@ -87,8 +87,9 @@ record RunOptions(
   /** The options as arguments that reproduce this run. */
   String asArgs() {
     return "--seed=" + seed + " --duration=" + durationSec + " --faults=" + String.join(",", faults)
-        + " --producers=" + producers + " --consumers=" + consumers + " --rate=" + rate
+        + " --producers=" + producers + " --consumers=" + consumers + " --rate=" + rate + " --window=" + window
+        + " --partitions=" + partitions + " --value-bytes=" + valueBytes + " --segment-bytes=" + segmentBytes
         + " --hold-min-ms=" + holdMinMs + " --hold-max-ms=" + holdMaxMs
-        + " --quiet-min-ms=" + quietMinMs + " --quiet-max-ms=" + quietMaxMs;
+        + " --quiet-min-ms=" + quietMinMs + " --quiet-max-ms=" + quietMaxMs + " --recover-timeout-ms=" + recoverTimeoutMs;
   }
 }
