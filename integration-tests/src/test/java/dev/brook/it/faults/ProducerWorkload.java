@@ -18,8 +18,9 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * {@code producers} acks=all producers (Java SDK), each on its own thread sending unique values
- * {@code p<id>-<seq>} (keyed {@code k<seq % 30>} so that every producer writes to every
- * partition) at about {@code rate} records/s with at most {@code window} unanswered; every
+ * {@code p<id>-<seq>} at about {@code rate} records/s to every partition in turn, with at most
+ * {@code window} unanswered per partition: a partition that does not answer (its leader died)
+ * does not hold back the others, so availability can be measured per partition. Every
  * acknowledgement goes to the history with its partition and offset. Retries are on, one request
  * in flight per broker (acknowledged offsets then follow send order per partition).
  */
@@ -74,8 +75,9 @@ final class ProducerWorkload implements Workload {
     final Producer<String, String> producer;
     final Thread thread;
     final AtomicBoolean stop = new AtomicBoolean();
-    final Semaphore window;
+    final Semaphore[] windows;
     final int windowSize;
+    int nextPartition;
     final AtomicLong sent = new AtomicLong();
     final AtomicLong acked = new AtomicLong();
     final AtomicLong failed = new AtomicLong();
@@ -85,7 +87,8 @@ final class ProducerWorkload implements Workload {
       this.id = id;
       this.ctx = ctx;
       this.windowSize = ctx.options().window();
-      this.window = new Semaphore(windowSize);
+      this.windows = new Semaphore[ctx.partitions()];
+      for (int p = 0; p < windows.length; p++) windows[p] = new Semaphore(windowSize);
       ProducerConfig pc = ProducerConfig.builder()
           .bootstrapServers(ctx.cluster().allAddresses())
           .clientId("faults-p" + id)
@@ -114,11 +117,16 @@ final class ProducerWorkload implements Workload {
             if (System.nanoTime() < next) continue;
             next = Math.max(next + intervalNanos, System.nanoTime() - 1_000_000_000L);
           }
-          if (!window.tryAcquire(100, TimeUnit.MILLISECONDS)) continue;
+          int partition = acquirePartition();
+          if (partition < 0) {
+            TimeUnit.MILLISECONDS.sleep(5); // every partition's window is full: back-off, not a test wait
+            continue;
+          }
+          Semaphore window = windows[partition];
           long s = seq++;
           sent.incrementAndGet();
           try {
-            producer.send(new ProducerRecord<>(ctx.topic(), "k" + (s % KEYS), ValueIds.value(id, s, size)))
+            producer.send(new ProducerRecord<>(ctx.topic(), partition, "k" + (s % KEYS), ValueIds.value(id, s, size)))
                 .whenComplete((RecordMetadata md, Throwable e) -> {
                   if (e == null) {
                     ctx.history().ack(new History.Ack(id, s, md.partition(), md.offset(), System.nanoTime()));
@@ -140,6 +148,24 @@ final class ProducerWorkload implements Workload {
       }
     }
 
+    /** The next partition (round robin) with room in its window, its permit taken; -1 if none. */
+    private int acquirePartition() {
+      for (int i = 0; i < windows.length; i++) {
+        int p = (nextPartition + i) % windows.length;
+        if (windows[p].tryAcquire()) {
+          nextPartition = p + 1;
+          return p;
+        }
+      }
+      return -1;
+    }
+
+    private int outstanding() {
+      int n = 0;
+      for (Semaphore w : windows) n += windowSize - w.availablePermits();
+      return n;
+    }
+
     static String reason(Throwable e) {
       Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
       String message = String.valueOf(cause.getMessage());
@@ -150,12 +176,11 @@ final class ProducerWorkload implements Workload {
     void finish() throws InterruptedException {
       thread.join(10_000);
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(75);
-      while (window.availablePermits() < windowSize && System.nanoTime() < deadline) {
+      while (outstanding() > 0 && System.nanoTime() < deadline) {
         Thread.sleep(100); // poll interval of a deadline-bounded wait
       }
-      if (window.availablePermits() < windowSize) {
-        ctx.history().note("producer " + id + ": " + (windowSize - window.availablePermits())
-            + " sends still outstanding 75 s after it stopped");
+      if (outstanding() > 0) {
+        ctx.history().note("producer " + id + ": " + outstanding() + " sends still outstanding 75 s after it stopped");
       }
       producer.close(Duration.ofSeconds(5));
     }
