@@ -48,7 +48,7 @@ record RunOptions(
     DEFAULTS.put("value-bytes", "64");
     DEFAULTS.put("segment-bytes", "131072");
     DEFAULTS.put("hold-min-ms", "2000");
-    DEFAULTS.put("hold-max-ms", "8000");
+    DEFAULTS.put("hold-max-ms", "6000");
     DEFAULTS.put("quiet-min-ms", "2000");
     DEFAULTS.put("quiet-max-ms", "5000");
     DEFAULTS.put("recover-timeout-ms", "60000");
