@@ -256,6 +256,7 @@ public final class FaultRunner {
           .maxPollRecords(10_000).requestTimeoutMs(10_000).build();
       long readDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
       long pos = 0;
+      long garbled = 0;
       String lastError = null;
       try (Consumer<String, String> c = new Consumer<>(cc, Serdes.stringDeserializer(), Serdes.stringDeserializer())) {
         c.assign(List.of(tp));
@@ -263,7 +264,12 @@ public final class FaultRunner {
         while (pos < hw[p] && System.nanoTime() < readDeadline) {
           try {
             for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(200))) {
-              if (r.offset() < hw[p]) values[p][(int) r.offset()] = Math.max(0, ValueIds.parse(r.value()));
+              if (r.offset() >= hw[p]) continue;
+              long id = ValueIds.parse(r.value());
+              if (id <= 0 && garbled++ < 3) {
+                f.problem("final read of partition " + p + ": offset " + r.offset() + " holds a value that is not one of this run's (corrupt?)");
+              }
+              values[p][(int) r.offset()] = Math.max(0, id);
             }
             pos = c.position(tp);
           } catch (RuntimeException e) {
