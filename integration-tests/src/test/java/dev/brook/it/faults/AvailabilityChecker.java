@@ -1,0 +1,64 @@
+package dev.brook.it.faults;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Availability per fault kind (reported, not a violation): for each fault, the longest time
+ * without any acknowledgement from its injection until the first acknowledgement after its heal,
+ * (1) over all partitions together ("any"), (2) per partition, worst of the partitions that the
+ * nodes it hit led when it was injected ("led"), (3) the same over the other partitions
+ * ("other"); per kind the maximum over its faults, as
+ * {@code max-unavailable-ms{kind=any/led/other,...}} ("-" when no fault of the kind had such
+ * partitions). A fault after whose heal no acknowledgement came is measured up to the end of the
+ * run.
+ */
+public final class AvailabilityChecker implements Checker {
+  @Override
+  public CheckResult check(History history, FinalState end, long runEndNanos) {
+    CheckResult r = new CheckResult();
+    List<History.Ack> acks = history.snapshotAcks();
+    int partitions = end.partitions();
+    long[] all = acks.stream().mapToLong(History.Ack::nanos).sorted().toArray();
+    long[][] byPartition = new long[partitions][];
+    for (int p = 0; p < partitions; p++) {
+      int part = p;
+      byPartition[p] = acks.stream().filter(a -> a.partition() == part).mapToLong(History.Ack::nanos).sorted().toArray();
+    }
+    Map<String, long[]> byKind = new TreeMap<>();
+    for (History.FaultEvent f : history.faults()) {
+      long[] m = byKind.computeIfAbsent(f.kind(), k -> new long[] {0, -1, -1});
+      m[0] = Math.max(m[0], maxGap(all, f.startNanos(), f.healNanos(), runEndNanos) / 1_000_000);
+      for (int p = 0; p < partitions; p++) {
+        long gap = maxGap(byPartition[p], f.startNanos(), f.healNanos(), runEndNanos) / 1_000_000;
+        int slot = f.ledPartitions().contains(p) ? 1 : 2;
+        m[slot] = Math.max(m[slot], gap);
+      }
+    }
+    List<String> parts = new ArrayList<>();
+    byKind.forEach((k, m) -> parts.add(k + "=" + m[0] + "/" + (m[1] < 0 ? "-" : m[1]) + "/" + (m[2] < 0 ? "-" : m[2])));
+    r.field("max-unavailable-ms", "{" + String.join(",", parts) + "}");
+    return r;
+  }
+
+  /**
+   * The longest interval without a time in {@code sorted} (ascending), from {@code start} to the
+   * first time after {@code heal} (or {@code runEnd} if there is none).
+   */
+  static long maxGap(long[] sorted, long start, long heal, long runEnd) {
+    int i = Arrays.binarySearch(sorted, start);
+    i = i < 0 ? -i - 1 : i;
+    long prev = start;
+    long max = 0;
+    for (; i < sorted.length; i++) {
+      long t = sorted[i];
+      max = Math.max(max, t - prev);
+      prev = t;
+      if (t > heal) return max;
+    }
+    return Math.max(max, runEnd - prev);
+  }
+}
