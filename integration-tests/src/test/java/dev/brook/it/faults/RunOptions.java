@@ -32,7 +32,7 @@ record RunOptions(
 
   /** The kinds the current code survives; the short run in {@code mvn verify} uses them. */
   static final String SAFE_FAULTS =
-      "kill-random,kill-quorum-leader,kill-partition-leader,pause-random,pause-partition-leader,isolate,isolate-leader,isolate-drop,torn-tail";
+      "kill-random,kill-quorum-leader,kill-partition-leader,kill-two,pause-random,pause-partition-leader,isolate,isolate-leader,isolate-drop,torn-tail,bit-flip,bit-flip-crash";
 
   static final Map<String, String> DEFAULTS = new LinkedHashMap<>();
 
