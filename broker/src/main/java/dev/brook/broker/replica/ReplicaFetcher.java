@@ -42,9 +42,14 @@ import org.slf4j.LoggerFactory;
  *       agree up to min(O, own end of E); otherwise cut where this log's epochs above E begin
  *       and ask again with the epoch before (another round). Never to the high watermark.
  *   <li>OFFSET_OUT_OF_RANGE below the leader's log start: start over empty at the leader's start.
- *   <li>NOT_LEADER, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH and other errors: the partition
- *       backs off for {@code fetchBackoffMs}; a new image that changes its leader or epoch
- *       replaces its state (and ends the back-off) through {@link #setPartitions}.
+ *   <li>NOT_LEADER and UNKNOWN_LEADER_EPOCH: the leader has not applied the image that made it
+ *       leader in this epoch yet (this broker applied it first, usually by milliseconds): the
+ *       partition retries after {@value #CATCH_UP_FIRST_RETRY_MS} ms, doubling up to
+ *       {@code fetchBackoffMs} while the answer stays the same, so that a new leader's first
+ *       acks=all writes do not wait a whole back-off for this follower.
+ *   <li>FENCED_LEADER_EPOCH and other errors: the partition backs off for {@code fetchBackoffMs};
+ *       a new image that changes its leader or epoch replaces its state (and ends the back-off)
+ *       through {@link #setPartitions}.
  * </ul>
  * A failed or silent stream is closed and reopened after the back-off. Every follower write names
  * the leader epoch it was fetched under, so results that arrive after a leadership change are
@@ -55,12 +60,16 @@ import org.slf4j.LoggerFactory;
  */
 final class ReplicaFetcher implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ReplicaFetcher.class);
+  /** First retry after the leader answered that it does not lead this epoch yet. */
+  static final long CATCH_UP_FIRST_RETRY_MS = 10;
 
   /** What is followed: a partition under one leader epoch; replaced when the epoch changes. */
   static final class FetchState {
     final Partition partition;
     final int leaderEpoch;
     long backoffUntilNanos;
+    /** The last delay after a "leader not there yet" answer, 0 when the last answer was not one (fetcher thread). */
+    long catchUpRetryMs;
     /** The last failure to apply fetched data, logged once at WARN until it changes or clears (fetcher thread). */
     String lastFailure;
 
@@ -355,7 +364,7 @@ final class ReplicaFetcher implements AutoCloseable {
     }
     FetchRequest.Builder b = FetchRequest.newBuilder()
         .setCorrelationId(++correlationId)
-        .setMaxWaitMs(config.fetchMaxWaitMs())
+        .setMaxWaitMs(maxWaitMs(batch))
         .setMinBytes(config.fetchMinBytes())
         .setMaxBytes(config.fetchMaxBytes())
         .setReplicaId(nodeId)
@@ -363,6 +372,26 @@ final class ReplicaFetcher implements AutoCloseable {
         .setClientId("replica-" + nodeId);
     for (FetchTopic.Builder t : topics.values()) b.addTopics(t);
     return b.build();
+  }
+
+  /**
+   * How long the leader may hold this fetch: {@code fetchMaxWaitMs}, but no longer than until the
+   * first partition left out of {@code batch} (backing off) may be fetched again, so that a short
+   * retry is not held behind another partition's long poll.
+   */
+  private int maxWaitMs(Map<Key, FetchState> batch) {
+    long now = System.nanoTime();
+    long wait = config.fetchMaxWaitMs();
+    lock.lock();
+    try {
+      for (Map.Entry<Key, FetchState> e : partitions.entrySet()) {
+        if (batch.containsKey(e.getKey())) continue;
+        wait = Math.min(wait, Math.max(0, TimeUnit.NANOSECONDS.toMillis(e.getValue().backoffUntilNanos - now)));
+      }
+    } finally {
+      lock.unlock();
+    }
+    return (int) wait;
   }
 
   /** The response to {@code correlation} on the current stream; null on timeout. */
@@ -425,6 +454,7 @@ final class ReplicaFetcher implements AutoCloseable {
       throws PartitionException, LogException, IOException {
     Partition p = s.partition;
     ErrorCode code = r.getError().getCode();
+    s.catchUpRetryMs = catchUpRetryMs(code, s.catchUpRetryMs, config.fetchBackoffMs());
     if (code == ErrorCode.NONE) {
       if (r.hasDivergingEpoch()) {
         long target = truncationOffset(p.log(), new EpochEndOffset(r.getDivergingEpoch().getEpoch(),
@@ -449,7 +479,19 @@ final class ReplicaFetcher implements AutoCloseable {
       return;
     }
     LOG.debug("{}: fetch from broker {} answered {}: {}", p, leaderId, code, r.getError().getMessage());
-    backOff(s);
+    backOff(s, s.catchUpRetryMs > 0 ? s.catchUpRetryMs : config.fetchBackoffMs());
+  }
+
+  /**
+   * The retry delay after a partition's answer {@code code}, given the previous one ({@code
+   * previousMs}, 0 if the previous answer was not a catch-up one): for NOT_LEADER and
+   * UNKNOWN_LEADER_EPOCH (the leader is behind this broker's metadata) {@value
+   * #CATCH_UP_FIRST_RETRY_MS} ms, then doubling up to {@code backoffMs}; 0 for every other answer.
+   */
+  static long catchUpRetryMs(ErrorCode code, long previousMs, long backoffMs) {
+    if (code != ErrorCode.NOT_LEADER && code != ErrorCode.UNKNOWN_LEADER_EPOCH) return 0;
+    long next = previousMs <= 0 ? CATCH_UP_FIRST_RETRY_MS : previousMs * 2;
+    return Math.max(1, Math.min(next, backoffMs));
   }
 
   /**
@@ -473,9 +515,13 @@ final class ReplicaFetcher implements AutoCloseable {
   }
 
   private void backOff(FetchState s) {
+    backOff(s, config.fetchBackoffMs());
+  }
+
+  private void backOff(FetchState s, long delayMs) {
     lock.lock();
     try {
-      s.backoffUntilNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.fetchBackoffMs());
+      s.backoffUntilNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delayMs);
     } finally {
       lock.unlock();
     }

@@ -30,18 +30,43 @@ public final class AvailabilityChecker implements Checker {
     }
     Map<String, long[]> byKind = new TreeMap<>();
     for (History.FaultEvent f : history.faults()) {
+      long[] w = windows(f, all, byPartition, runEndNanos);
       long[] m = byKind.computeIfAbsent(f.kind(), k -> new long[] {0, -1, -1});
-      m[0] = Math.max(m[0], maxGap(all, f.startNanos(), f.healNanos(), runEndNanos) / 1_000_000);
-      for (int p = 0; p < partitions; p++) {
-        long gap = maxGap(byPartition[p], f.startNanos(), f.healNanos(), runEndNanos) / 1_000_000;
-        int slot = f.ledPartitions().contains(p) ? 1 : 2;
-        m[slot] = Math.max(m[slot], gap);
-      }
+      for (int i = 0; i < 3; i++) m[i] = Math.max(m[i], w[i]);
     }
     List<String> parts = new ArrayList<>();
-    byKind.forEach((k, m) -> parts.add(k + "=" + m[0] + "/" + (m[1] < 0 ? "-" : m[1]) + "/" + (m[2] < 0 ? "-" : m[2])));
+    byKind.forEach((k, m) -> parts.add(k + "=" + format(m)));
     r.field("max-unavailable-ms", "{" + String.join(",", parts) + "}");
     return r;
+  }
+
+  /** The windows of each fault, in the order of {@link History#faults()}, as "any/led/other" ms. */
+  static List<String> perFault(History history, int partitions, long runEndNanos) {
+    List<History.Ack> acks = history.snapshotAcks();
+    long[] all = acks.stream().mapToLong(History.Ack::nanos).sorted().toArray();
+    long[][] byPartition = new long[partitions][];
+    for (int p = 0; p < partitions; p++) {
+      int part = p;
+      byPartition[p] = acks.stream().filter(a -> a.partition() == part).mapToLong(History.Ack::nanos).sorted().toArray();
+    }
+    List<String> out = new ArrayList<>();
+    for (History.FaultEvent f : history.faults()) out.add(format(windows(f, all, byPartition, runEndNanos)));
+    return out;
+  }
+
+  /** {any, led, other} in ms for one fault; -1 where it had no such partition. */
+  private static long[] windows(History.FaultEvent f, long[] all, long[][] byPartition, long runEndNanos) {
+    long[] m = {maxGap(all, f.startNanos(), f.healNanos(), runEndNanos) / 1_000_000, -1, -1};
+    for (int p = 0; p < byPartition.length; p++) {
+      long gap = maxGap(byPartition[p], f.startNanos(), f.healNanos(), runEndNanos) / 1_000_000;
+      int slot = f.ledPartitions().contains(p) ? 1 : 2;
+      m[slot] = Math.max(m[slot], gap);
+    }
+    return m;
+  }
+
+  private static String format(long[] m) {
+    return m[0] + "/" + (m[1] < 0 ? "-" : m[1]) + "/" + (m[2] < 0 ? "-" : m[2]);
   }
 
   /**

@@ -49,6 +49,7 @@ public final class FaultRunner {
 
   private final RunOptions options;
   private final long t0 = System.nanoTime();
+  private final long t0WallMs = System.currentTimeMillis();
   private final List<String> report = Collections.synchronizedList(new ArrayList<>());
 
   FaultRunner(RunOptions options) {
@@ -109,10 +110,14 @@ public final class FaultRunner {
 
       long deadline = t0 + TimeUnit.SECONDS.toNanos(options.durationSec());
       List<Fault> cycle = new ArrayList<>();
+      int cyclesStarted = 0;
       while (System.nanoTime() < deadline) {
+        // With --cycles=N the run ends once N full rounds of every kind are done (or at the deadline).
+        if (cycle.isEmpty() && options.cycles() > 0 && cyclesStarted == options.cycles()) break;
         pause(between(rng, options.quietMinMs(), options.quietMaxMs()), deadline);
         if (System.nanoTime() >= deadline) break;
         if (cycle.isEmpty()) {
+          cyclesStarted++;
           options.faults().forEach(k -> cycle.add(Faults.byName(k)));
           Collections.shuffle(cycle, rng);
         }
@@ -193,9 +198,13 @@ public final class FaultRunner {
     history.notes().forEach(n -> lines.add("note: " + n));
     end.problems.forEach(p -> lines.add("problem: " + p));
     result.examples().forEach(e -> lines.add("example: " + e));
-    for (History.FaultEvent f : history.faults()) {
-      lines.add(String.format("fault %s %s (led partitions %s) at %.1f s, healed at %.1f s, %s", f.kind(), f.target(), f.ledPartitions(), secs(f.startNanos()),
-          secs(f.healNanos()), f.recoveredNanos() < 0 ? "NOT recovered" : String.format("recovered at %.1f s", secs(f.recoveredNanos()))));
+    List<String> windows = AvailabilityChecker.perFault(history, options.partitions(), runEnd);
+    for (int i = 0; i < history.faults().size(); i++) {
+      History.FaultEvent f = history.faults().get(i);
+      lines.add(String.format("fault %s %s (led partitions %s) at %.3f s (%s), healed at %.1f s, %s; unavailable-ms any/led/other %s",
+          f.kind(), f.target(), f.ledPartitions(), secs(f.startNanos()), wallClock(f.startNanos()), secs(f.healNanos()),
+          f.recoveredNanos() < 0 ? "NOT recovered" : String.format("recovered at %.1f s", secs(f.recoveredNanos())),
+          windows.get(i)));
     }
     Files.write(runDir.resolve("report.txt"), lines);
     lines.stream().skip(1).limit(60).forEach(System.out::println);
@@ -370,6 +379,11 @@ public final class FaultRunner {
 
   private double secs(long nanos) {
     return (nanos - t0) / 1e9;
+  }
+
+  /** The wall-clock time (UTC, ms) of a monotonic time of this run, to find it in the node logs. */
+  private String wallClock(long nanos) {
+    return Instant.ofEpochMilli(t0WallMs + TimeUnit.NANOSECONDS.toMillis(nanos - t0)).toString().substring(11, 23);
   }
 
   private void log(String s) {

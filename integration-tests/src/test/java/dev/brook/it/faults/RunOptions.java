@@ -14,6 +14,7 @@ import java.util.Map;
 record RunOptions(
     long seed,
     int durationSec,
+    int cycles,
     List<String> faults,
     int producers,
     int consumers,
@@ -39,6 +40,7 @@ record RunOptions(
   static {
     DEFAULTS.put("seed", "42");
     DEFAULTS.put("duration", "120");
+    DEFAULTS.put("cycles", "0");
     DEFAULTS.put("faults", SAFE_FAULTS);
     DEFAULTS.put("producers", "2");
     DEFAULTS.put("consumers", "1");
@@ -72,13 +74,15 @@ record RunOptions(
     List<String> faults = "all".equals(v.get("faults")) ? List.copyOf(Faults.ALL.keySet())
         : Arrays.stream(v.get("faults").split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
     faults.forEach(Faults::byName);
-    RunOptions o = new RunOptions(Long.parseLong(v.get("seed")), Integer.parseInt(v.get("duration")), faults,
+    RunOptions o = new RunOptions(Long.parseLong(v.get("seed")), Integer.parseInt(v.get("duration")),
+        Integer.parseInt(v.get("cycles")), faults,
         Integer.parseInt(v.get("producers")), Integer.parseInt(v.get("consumers")), Integer.parseInt(v.get("rate")),
         Integer.parseInt(v.get("window")), Integer.parseInt(v.get("partitions")), Integer.parseInt(v.get("value-bytes")),
         Integer.parseInt(v.get("segment-bytes")), Long.parseLong(v.get("hold-min-ms")), Long.parseLong(v.get("hold-max-ms")),
         Long.parseLong(v.get("quiet-min-ms")), Long.parseLong(v.get("quiet-max-ms")),
         Long.parseLong(v.get("recover-timeout-ms")), Path.of(v.get("out-dir")), Boolean.parseBoolean(v.get("keep")));
-    if (o.holdMaxMs < o.holdMinMs || o.quietMaxMs < o.quietMinMs || o.producers < 1 || o.partitions < 1) {
+    if (o.holdMaxMs < o.holdMinMs || o.quietMaxMs < o.quietMinMs || o.producers < 1 || o.partitions < 1
+        || o.cycles < 0) {
       throw new IllegalArgumentException("inconsistent options: " + o);
     }
     return o;
@@ -86,7 +90,7 @@ record RunOptions(
 
   /** The options as arguments that reproduce this run. */
   String asArgs() {
-    return "--seed=" + seed + " --duration=" + durationSec + " --faults=" + String.join(",", faults)
+    return "--seed=" + seed + " --duration=" + durationSec + (cycles > 0 ? " --cycles=" + cycles : "") + " --faults=" + String.join(",", faults)
         + " --producers=" + producers + " --consumers=" + consumers + " --rate=" + rate + " --window=" + window
         + " --partitions=" + partitions + " --value-bytes=" + valueBytes + " --segment-bytes=" + segmentBytes
         + " --hold-min-ms=" + holdMinMs + " --hold-max-ms=" + holdMaxMs
