@@ -81,6 +81,19 @@ final class ActiveController {
         || wantShutdown && !b.shuttingDown() && !b.fenced());
   }
 
+  /**
+   * When the next lease of {@code image} runs out if nothing is heard (ms), or {@link
+   * Long#MAX_VALUE} when no unfenced broker holds one: the controller polls at that instant, so
+   * a dead broker is fenced as soon as its session ends rather than at the next tick.
+   */
+  long nextLeaseExpiryMs(MetadataImage image) {
+    long next = Long.MAX_VALUE;
+    for (BrokerImage b : image.brokers().values()) {
+      if (!b.fenced()) next = Math.min(next, heartbeats.expiryMs(b.nodeId(), b.brokerEpoch()));
+    }
+    return next;
+  }
+
   Map<Integer, Long> heartbeatAges(long nowMs) {
     return heartbeats.ages(nowMs);
   }

@@ -47,6 +47,15 @@ final class BrokerHeartbeatManager {
     return nowMs - last > sessionTimeoutMs;
   }
 
+  /**
+   * The first time (ms) at which {@link #expired} turns true for {@code nodeId} at {@code
+   * brokerEpoch}, unless it is heard from before then.
+   */
+  long expiryMs(int nodeId, long brokerEpoch) {
+    Contact c = contact(nodeId, brokerEpoch);
+    return Math.max(startMs, c == null ? startMs : c.lastMs()) + sessionTimeoutMs + 1;
+  }
+
   /** Whether {@code nodeId} holds a live lease at {@code brokerEpoch} (heard within the session). */
   boolean alive(int nodeId, long brokerEpoch, long nowMs) {
     Contact c = contact(nodeId, brokerEpoch);

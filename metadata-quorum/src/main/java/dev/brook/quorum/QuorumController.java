@@ -34,7 +34,11 @@ import org.slf4j.LoggerFactory;
 final class QuorumController implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(QuorumController.class);
   private static final long RETRY_MS = 500;
-  /** How often leases are checked; a broker is fenced at most this much after its session ends. */
+  /**
+   * How often the duties run regardless of events (retries, imbalance checks). Lease expiries do
+   * not wait for it: the controller also wakes at the next lease deadline ({@link #armLeaseWake}),
+   * so a dead broker is fenced within milliseconds of the end of its session.
+   */
   static final long TICK_MS = 250;
 
   private final int nodeId;
@@ -56,6 +60,9 @@ final class QuorumController implements AutoCloseable {
   private long generation;
   private boolean batchInFlight;
   private ScheduledFuture<?> ticker;
+  /** A one-shot wake at {@link #leaseWakeAtMs}, the earliest lease deadline seen; null when none. */
+  private ScheduledFuture<?> leaseWake;
+  private long leaseWakeAtMs;
 
   /** @param clockMs a monotonic clock in ms (tests pass a fake one) */
   QuorumController(int nodeId, Supplier<MetadataImage> image, long sessionTimeoutMs, long imbalanceIntervalMs,
@@ -115,6 +122,35 @@ final class QuorumController implements AutoCloseable {
     if (ticker != null) {
       ticker.cancel(false);
       ticker = null;
+    }
+    cancelLeaseWake();
+  }
+
+  /**
+   * Schedules a poll at the earliest lease deadline of the current image, unless one at or before
+   * it is already scheduled. Heartbeats only move deadlines later, so a wake that finds nothing
+   * expired simply arms the next one; a newly unfenced broker's deadline is seen by the poll
+   * that unfenced it.
+   */
+  private void armLeaseWake() {
+    if (active == null) return;
+    long next = active.nextLeaseExpiryMs(image.get());
+    if (next == Long.MAX_VALUE) return;
+    if (leaseWake != null && !leaseWake.isDone() && leaseWakeAtMs <= next) return;
+    cancelLeaseWake();
+    leaseWakeAtMs = next;
+    long delay = Math.max(0, next - clockMs.getAsLong());
+    try {
+      leaseWake = executor.schedule(this::runDuties, delay, TimeUnit.MILLISECONDS);
+    } catch (RejectedExecutionException e) {
+      leaseWake = null; // closing
+    }
+  }
+
+  private void cancelLeaseWake() {
+    if (leaseWake != null) {
+      leaseWake.cancel(false);
+      leaseWake = null;
     }
   }
 
@@ -197,13 +233,15 @@ final class QuorumController implements AutoCloseable {
       }
       return;
     }
-    if (active == null || batchInFlight) return;
+    if (active == null || batchInFlight) return; // a batch's completion runs the duties again
     ControllerBatch batch;
     try {
       batch = active.poll(current, clockMs.getAsLong());
     } catch (RuntimeException e) {
       LOG.error("Controller decision failed on image {}", current.version(), e);
       return;
+    } finally {
+      armLeaseWake();
     }
     if (batch == null) return;
     if (batch.getReason().contains(ActiveController.UNCLEAN_ELECTION)) {

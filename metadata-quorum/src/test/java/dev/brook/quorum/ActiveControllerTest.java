@@ -108,6 +108,25 @@ class ActiveControllerTest {
   }
 
   @Test
+  void nextLeaseExpiryIsTheInstantThePollFences() {
+    long start = now;
+    now += 200;
+    heartbeatAll(1, 2);
+    now += 100;
+    heartbeat(3);
+    // 1 and 2 were heard first: their deadline comes first, one ms after a whole session.
+    assertThat(controller.nextLeaseExpiryMs(image)).isEqualTo(start + 200 + SESSION_MS + 1);
+    heartbeatAll(1, 2);
+    assertThat(controller.nextLeaseExpiryMs(image)).isEqualTo(start + 300 + SESSION_MS + 1);
+    now = controller.nextLeaseExpiryMs(image) - 1;
+    assertThat(step()).isNull(); // a whole session, not yet more
+    now++;
+    assertThat(step().getBrokersList()).hasSize(3).allMatch(c -> c.getFenced() && c.getLeaseExpired());
+    // Nobody unfenced holds a lease any more: nothing to wake for.
+    assertThat(controller.nextLeaseExpiryMs(image)).isEqualTo(Long.MAX_VALUE);
+  }
+
+  @Test
   void expiredLeaseFencesAndMovesLeadershipWithinTheIsr() throws Exception {
     createTopic("t", List.of(List.of(3, 1, 2), List.of(3, 2, 1), List.of(1, 3, 2), List.of(2, 1, 3)));
     now += SESSION_MS / 2;

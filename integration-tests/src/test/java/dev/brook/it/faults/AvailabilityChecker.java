@@ -11,10 +11,11 @@ import java.util.TreeMap;
  * without any acknowledgement from its injection until the first acknowledgement after its heal,
  * (1) over all partitions together ("any"), (2) per partition, worst of the partitions that the
  * nodes it hit led when it was injected ("led"), (3) the same over the other partitions
- * ("other"); per kind the maximum over its faults, as
- * {@code max-unavailable-ms{kind=any/led/other,...}} ("-" when no fault of the kind had such
- * partitions). A fault after whose heal no acknowledgement came is measured up to the end of the
- * run.
+ * ("other"); and (4) from the heal until every partition had an acknowledgement again ("heal":
+ * what an outage costs once its nodes are back, the figure for {@code kill-two}); per kind the
+ * maximum over its faults, as {@code max-unavailable-ms{kind=any/led/other/heal,...}} ("-" when
+ * no fault of the kind had such partitions). A fault after whose heal no acknowledgement came is
+ * measured up to the end of the run.
  */
 public final class AvailabilityChecker implements Checker {
   @Override
@@ -31,8 +32,8 @@ public final class AvailabilityChecker implements Checker {
     Map<String, long[]> byKind = new TreeMap<>();
     for (History.FaultEvent f : history.faults()) {
       long[] w = windows(f, all, byPartition, runEndNanos);
-      long[] m = byKind.computeIfAbsent(f.kind(), k -> new long[] {0, -1, -1});
-      for (int i = 0; i < 3; i++) m[i] = Math.max(m[i], w[i]);
+      long[] m = byKind.computeIfAbsent(f.kind(), k -> new long[] {0, -1, -1, 0});
+      for (int i = 0; i < m.length; i++) m[i] = Math.max(m[i], w[i]);
     }
     List<String> parts = new ArrayList<>();
     byKind.forEach((k, m) -> parts.add(k + "=" + format(m)));
@@ -40,7 +41,7 @@ public final class AvailabilityChecker implements Checker {
     return r;
   }
 
-  /** The windows of each fault, in the order of {@link History#faults()}, as "any/led/other" ms. */
+  /** The windows of each fault, in the order of {@link History#faults()}, as "any/led/other/heal" ms. */
   static List<String> perFault(History history, int partitions, long runEndNanos) {
     List<History.Ack> acks = history.snapshotAcks();
     long[] all = acks.stream().mapToLong(History.Ack::nanos).sorted().toArray();
@@ -54,19 +55,27 @@ public final class AvailabilityChecker implements Checker {
     return out;
   }
 
-  /** {any, led, other} in ms for one fault; -1 where it had no such partition. */
+  /** {any, led, other, heal} in ms for one fault; -1 where it had no such partition. */
   private static long[] windows(History.FaultEvent f, long[] all, long[][] byPartition, long runEndNanos) {
-    long[] m = {maxGap(all, f.startNanos(), f.healNanos(), runEndNanos) / 1_000_000, -1, -1};
+    long[] m = {maxGap(all, f.startNanos(), f.healNanos(), runEndNanos) / 1_000_000, -1, -1, 0};
     for (int p = 0; p < byPartition.length; p++) {
       long gap = maxGap(byPartition[p], f.startNanos(), f.healNanos(), runEndNanos) / 1_000_000;
       int slot = f.ledPartitions().contains(p) ? 1 : 2;
       m[slot] = Math.max(m[slot], gap);
+      m[3] = Math.max(m[3], sinceHeal(byPartition[p], f.healNanos(), runEndNanos) / 1_000_000);
     }
     return m;
   }
 
+  /** From {@code heal} to the first time at or after it in {@code sorted} (ascending), or to {@code runEnd}. */
+  static long sinceHeal(long[] sorted, long heal, long runEnd) {
+    int i = Arrays.binarySearch(sorted, heal);
+    i = i < 0 ? -i - 1 : i;
+    return (i < sorted.length ? sorted[i] : Math.max(heal, runEnd)) - heal;
+  }
+
   private static String format(long[] m) {
-    return m[0] + "/" + (m[1] < 0 ? "-" : m[1]) + "/" + (m[2] < 0 ? "-" : m[2]);
+    return m[0] + "/" + (m[1] < 0 ? "-" : m[1]) + "/" + (m[2] < 0 ? "-" : m[2]) + "/" + m[3];
   }
 
   /**

@@ -168,10 +168,14 @@ class CheckerTest {
     h.fault(new History.FaultEvent("pause-random", "node 2", 8000 * MS, 8500 * MS, 9000 * MS));
     CheckResult r = new AvailabilityChecker().check(h, state(new long[0], new long[0]), 10_000 * MS);
     // any partition: acks of partition 1 until 1500, then partition 0 from 4000: 2500 ms;
-    // the led partition 1: from 1500 to 6000; the other, partition 0: from 1000 to 4000.
+    // the led partition 1: from 1500 to 6000; the other, partition 0: from 1000 to 4000;
+    // after the heal at 3000, partition 1 acks again at 6000 (partition 0 at 4000).
+    // The pause healed at 8500, where both partitions ack.
     assertThat(r.fields().get("max-unavailable-ms"))
-        .isEqualTo("{kill-partition-leader=2500/4500/3000,pause-random=100/-/100}");
+        .isEqualTo("{kill-partition-leader=2500/4500/3000/3000,pause-random=100/-/100/0}");
     assertThat(AvailabilityChecker.maxGap(new long[] {1, 2}, 5, 6, 20)).isEqualTo(15);
+    assertThat(AvailabilityChecker.sinceHeal(new long[] {1, 2}, 5, 20)).isEqualTo(15);
+    assertThat(AvailabilityChecker.sinceHeal(new long[] {1, 7}, 5, 20)).isEqualTo(2);
   }
 
   @Test

@@ -201,7 +201,7 @@ public final class FaultRunner {
     List<String> windows = AvailabilityChecker.perFault(history, options.partitions(), runEnd);
     for (int i = 0; i < history.faults().size(); i++) {
       History.FaultEvent f = history.faults().get(i);
-      lines.add(String.format("fault %s %s (led partitions %s) at %.3f s (%s), healed at %.1f s, %s; unavailable-ms any/led/other %s",
+      lines.add(String.format("fault %s %s (led partitions %s) at %.3f s (%s), healed at %.1f s, %s; unavailable-ms any/led/other/heal %s",
           f.kind(), f.target(), f.ledPartitions(), secs(f.startNanos()), wallClock(f.startNanos()), secs(f.healNanos()),
           f.recoveredNanos() < 0 ? "NOT recovered" : String.format("recovered at %.1f s", secs(f.recoveredNanos())),
           windows.get(i)));
