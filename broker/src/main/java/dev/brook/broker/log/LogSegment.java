@@ -17,6 +17,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One segment of a partition log: a {@code .log} file of stored frames whose first batch has the
@@ -32,6 +34,7 @@ import java.util.List;
  * and {@link PartitionLog#read} retries against the new segment list.
  */
 final class LogSegment {
+  private static final Logger LOG = LoggerFactory.getLogger(LogSegment.class);
   static final String LOG_SUFFIX = ".log";
   static final String INDEX_SUFFIX = ".index";
   static final String TIME_INDEX_SUFFIX = ".timeindex";
@@ -48,6 +51,14 @@ final class LogSegment {
   private volatile boolean closed;
   private volatile long size;
   private volatile long maxTimestamp = Long.MIN_VALUE;
+  /**
+   * Set when an offset index entry pointed at a batch other than the one it names while the log
+   * itself was sound (the index file was damaged on disk, and passed its load checks): from then
+   * on reads walk this segment's batch headers from its start and ignore the index, whose file is
+   * deleted so that the next start rebuilds it from the log. The data was never wrong, so this is
+   * not corruption of the replica.
+   */
+  private volatile boolean offsetIndexDistrusted;
 
   // Writer state, touched only under PartitionLog's write lock.
   private FileChannel writeChannel;
@@ -355,10 +366,25 @@ final class LogSegment {
    */
   boolean seek(FrameCursor cursor, long offset, long limit) throws IOException {
     cursor.reset(readChannel(), limit);
-    long entry = offsetIndex.floorEntry(offset - baseOffset);
-    long start = entry < 0 ? 0 : entry & 0xFFFFFFFFL;
-    long expected = entry < 0 ? baseOffset : baseOffset + (entry >>> 32);
-    if (!cursor.load(start)) return false;
+    long entry = offsetIndexDistrusted ? -1 : offsetIndex.floorEntry(offset - baseOffset);
+    if (entry < 0) return walk(cursor, offset, 0, baseOffset);
+    try {
+      return walk(cursor, offset, entry & 0xFFFFFFFFL, baseOffset + (entry >>> 32));
+    } catch (FrameFormatException fromIndex) {
+      // The index or the log is damaged. Walking from the first batch tells which: it throws
+      // when the log is (that is corruption, reported as such), and succeeds when only the index is.
+      boolean found = walk(cursor, offset, 0, baseOffset);
+      distrustOffsetIndex(fromIndex.getMessage());
+      return found;
+    }
+  }
+
+  /**
+   * Walks batch headers from the batch at {@code position}, which must start at {@code expected},
+   * to the one containing {@code offset} (or the first after it).
+   */
+  private static boolean walk(FrameCursor cursor, long offset, long position, long expected) throws IOException {
+    if (!cursor.load(position)) return false;
     // base_offset is not covered by the CRC: every header walked over must continue the one
     // before, or a damaged offset would make the walk land on (and serve) the wrong batch.
     while (true) {
@@ -370,6 +396,24 @@ final class LogSegment {
       expected = cursor.lastOffset() + 1;
       if (!cursor.next()) return false;
     }
+  }
+
+  private void distrustOffsetIndex(String problem) {
+    if (offsetIndexDistrusted) return;
+    offsetIndexDistrusted = true;
+    LOG.warn("Offset index {} is damaged ({}); the log is sound: reading the segment without it, and the index is "
+        + "rebuilt from the log at the next start", offsetIndex.file(), problem);
+    try {
+      // An open append channel keeps writing to the unlinked file; the memory copy is not read any more.
+      Files.deleteIfExists(offsetIndex.file());
+    } catch (IOException e) {
+      LOG.warn("Cannot delete the damaged offset index {}: {}", offsetIndex.file(), e.toString());
+    }
+  }
+
+  /** Whether a damaged offset index was found and is ignored (see {@link #offsetIndexDistrusted}). */
+  boolean offsetIndexDistrusted() {
+    return offsetIndexDistrusted;
   }
 
   /** Frames read by {@link #read}: {@code records} may be empty when the next batch is not readable yet. */
@@ -401,8 +445,10 @@ final class LogSegment {
     long start = cursor.position;
     int firstSize = cursor.frameSize;
     long end = limit;
-    long beyondLimit = offsetIndex.ceilingPosition(limitOffset - baseOffset);
-    if (beyondLimit > start) end = Math.min(end, beyondLimit);
+    // Only a bound on the bytes read (every frame is checked against limitOffset below), so an
+    // index entry that cannot be right (inside the first frame) is ignored rather than trusted.
+    long beyondLimit = offsetIndexDistrusted ? -1 : offsetIndex.ceilingPosition(limitOffset - baseOffset);
+    if (beyondLimit >= start + firstSize) end = Math.min(end, beyondLimit);
     int length = (int) Math.min(end - start, Math.max(maxBytes, firstSize));
     byte[] bytes = new byte[length];
     readFully(readChannel(), bytes, start);
@@ -448,9 +494,10 @@ final class LogSegment {
   OffsetAndTimestamp findByTimestamp(long timestamp, long limitOffset) throws IOException {
     if (maxTimestamp < timestamp) return null;
     long rel = timeIndex.lastRelOffsetBelow(timestamp);
-    long start = rel < 0 ? 0 : offsetIndex.floorPosition(rel);
-    FrameCursor cursor = FrameCursor.forThisThread().reset(readChannel(), size);
-    if (!cursor.load(start)) return null;
+    FrameCursor cursor = FrameCursor.forThisThread();
+    // The batch holding rel (a hint from the time index) through the offset index's checked walk;
+    // the scan from there on only skips batches by max timestamp.
+    if (rel >= 0 ? !seek(cursor, baseOffset + rel, size) : !cursor.reset(readChannel(), size).load(0)) return null;
     do {
       if (cursor.baseOffset >= limitOffset) return null;
       if (cursor.maxTimestamp >= timestamp) {

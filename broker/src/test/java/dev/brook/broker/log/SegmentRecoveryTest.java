@@ -329,6 +329,37 @@ class SegmentRecoveryTest {
   }
 
   @Test
+  void damagedIndexEntriesThatPassTheLoadChecksAreNotCorruptionAndAreRebuilt() throws Exception {
+    List<String> tags = writeAndClose(60);
+    Path firstIndex = dir.resolve("00000000000000000000.index");
+    ByteBuffer entries = ByteBuffer.wrap(Files.readAllBytes(firstIndex));
+    assertThat(entries.limit()).isGreaterThanOrEqualTo(3 * OffsetIndex.ENTRY_BYTES);
+    // Still ordered and inside the segment, so the load accepts them, but wrong: entry 0 points
+    // inside its batch, entry 1 names an offset its batch does not start at.
+    entries.putInt(4, entries.getInt(4) + 1);
+    entries.putInt(8, entries.getInt(8) + 1);
+    Files.write(firstIndex, entries.array());
+
+    open();
+    long firstSegmentEnd = Long.parseLong(segmentFiles().get(1).getFileName().toString().replace(".log", ""));
+    for (long offset = 0; offset < firstSegmentEnd; offset++) {
+      assertThat(TestBatches.parse(log.read(offset, 1, Long.MAX_VALUE)).get(0).getBaseOffset()).isEqualTo(offset / 3 * 3);
+    }
+    assertThat(readAll(log, 0)).extracting(TestBatches::tagOf).isEqualTo(tags);
+    assertThat(log.offsetForTimestamp(clock.get() + 2)).isEqualTo(new OffsetAndTimestamp(6, clock.get() + 2));
+    assertThat(firstIndex).doesNotExist(); // dropped, so that the next start rebuilds it
+    log.close();
+    log = null;
+
+    open();
+    assertThat(firstIndex).exists();
+    assertThat(Files.readAllBytes(firstIndex)).isNotEqualTo(entries.array());
+    for (long offset = 0; offset < firstSegmentEnd; offset++) {
+      assertThat(TestBatches.parse(log.read(offset, 1, Long.MAX_VALUE)).get(0).getBaseOffset()).isEqualTo(offset / 3 * 3);
+    }
+  }
+
+  @Test
   void uncleanShutdownWithoutCorruptionKeepsEverything() throws Exception {
     open();
     for (int i = 0; i < 30; i++) log.append(List.of(batch("b" + i, 3, i)), 1);
