@@ -384,17 +384,25 @@ final class LogSegment {
    * to the one containing {@code offset} (or the first after it).
    */
   private static boolean walk(FrameCursor cursor, long offset, long position, long expected) throws IOException {
-    if (!cursor.load(position)) return false;
-    // base_offset is not covered by the CRC: every header walked over must continue the one
-    // before, or a damaged offset would make the walk land on (and serve) the wrong batch.
-    while (true) {
-      if (cursor.baseOffset != expected) {
-        throw new FrameFormatException("batch at position " + cursor.position + " claims offset " + cursor.baseOffset
-            + ", expected " + expected, cursor.position, expected);
+    long at = position;
+    try {
+      if (!cursor.load(at)) return false;
+      // base_offset is not covered by the CRC: every header walked over must continue the one
+      // before, or a damaged offset would make the walk land on (and serve) the wrong batch.
+      while (true) {
+        if (cursor.baseOffset != expected) {
+          throw new FrameFormatException("batch at position " + cursor.position + " claims offset " + cursor.baseOffset
+              + ", expected " + expected, cursor.position, expected);
+        }
+        if (cursor.lastOffset() >= offset) return true;
+        expected = cursor.lastOffset() + 1;
+        at = cursor.position + cursor.frameSize;
+        if (!cursor.next()) return false;
       }
-      if (cursor.lastOffset() >= offset) return true;
-      expected = cursor.lastOffset() + 1;
-      if (!cursor.next()) return false;
+    } catch (FrameFormatException e) {
+      if (e.position >= 0) throw e;
+      // Not a frame where one must start: name the place and the offset that belongs there.
+      throw new FrameFormatException(e.getMessage(), at, expected);
     }
   }
 

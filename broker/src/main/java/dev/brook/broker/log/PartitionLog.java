@@ -710,7 +710,11 @@ public final class PartitionLog implements Closeable {
    * Drops every batch that contains an offset >= {@code offset}; the log end becomes the base
    * offset of the first dropped batch (so an offset inside a batch drops that whole batch).
    * Truncating at or below the log start empties the log and restarts it at {@code offset}.
-   * Safe against concurrent readers (see the class comment).
+   * When a damaged batch (a frame that is not one, or a header whose offset does not continue
+   * the batch before) is met on the way to the cut, the log is cut where that batch starts
+   * instead, at or below {@code offset}: this is how a replica's corrupt log is repaired, and the
+   * log stays contiguous (the replica fetches the rest again). Safe against concurrent readers
+   * (see the class comment).
    */
   public void truncateTo(long offset) throws IOException {
     writeLock.lock();
@@ -730,12 +734,21 @@ public final class PartitionLog implements Closeable {
       FrameCursor cursor = new FrameCursor();
       long position;
       long newEnd;
-      if (keep.seek(cursor, offset, keep.size())) {
-        position = cursor.position;
-        newEnd = cursor.baseOffset;
-      } else {
-        position = keep.size();
-        newEnd = keep.endOffset();
+      try {
+        if (keep.seek(cursor, offset, keep.size())) {
+          position = cursor.position;
+          newEnd = cursor.baseOffset;
+        } else {
+          position = keep.size();
+          newEnd = keep.endOffset();
+        }
+      } catch (FrameFormatException damaged) {
+        // Every batch before the damaged one was walked over and continues the one before it.
+        if (damaged.position < 0 || damaged.offset < keep.baseOffset || damaged.offset > offset) throw damaged;
+        LOG.warn("Log {}: the batch at position {} of {} (offset {}) is damaged, so the log is cut there: {}",
+            dir, damaged.position, keep.logFile().getFileName(), damaged.offset, damaged.getMessage());
+        position = damaged.position;
+        newEnd = damaged.offset;
       }
       List<LogSegment> dropped = new ArrayList<>(segments.tailMap(keep.baseOffset, false).values());
       long oldEnd = logEndOffset;

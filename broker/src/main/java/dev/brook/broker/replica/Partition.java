@@ -70,6 +70,8 @@ public final class Partition {
    * under appendLock; cleared when the log has been cut there to be re-fetched from a leader.
    */
   private volatile long corruptFrom = -1;
+  /** The last failure to repair the corrupt log, logged at ERROR once until it changes (under appendLock). */
+  private String lastRepairFailure;
   /**
    * Set when this replica's log was cut below what it had (a repair, or recovery setting damage
    * aside): it may miss committed records, so it must not lead until it has them again. Until
@@ -312,10 +314,18 @@ public final class Partition {
         leftIsrSinceCut = false;
       }
       corruptFrom = -1;
+      lastRepairFailure = null;
       LOG.info("{}: repairing: log cut at offset {} (the corrupt batch), re-fetching from the leader", this,
           log.logEndOffset());
     } catch (IOException | RuntimeException ex) {
-      LOG.error("{}: could not cut the corrupt log at offset {}: {}", this, from, ex.toString());
+      String failure = ex.toString();
+      if (!failure.equals(lastRepairFailure)) {
+        LOG.error("{}: could not cut the corrupt log at offset {} (retried when the corruption is found again or the leadership changes; "
+            + "logged again only when the reason changes): {}", this, from, failure);
+      } else {
+        LOG.debug("{}: could not cut the corrupt log at offset {}: {}", this, from, failure);
+      }
+      lastRepairFailure = failure;
     }
   }
 

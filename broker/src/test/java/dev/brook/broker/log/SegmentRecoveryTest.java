@@ -329,6 +329,33 @@ class SegmentRecoveryTest {
   }
 
   @Test
+  void aLogIsCutAtADamagedBaseOffsetToRepairIt() throws Exception {
+    List<String> tags = writeAndClose(40);
+    Path second = segmentFiles().get(1);
+    List<Integer> frames = framePositions(second);
+    long secondBase = Long.parseLong(second.getFileName().toString().substring(0, 20));
+    long bad = secondBase + 3;
+    ByteBuffer file = ByteBuffer.wrap(Files.readAllBytes(second));
+    flipByte(second, StoredBatch.messageStart(file, frames.get(1)) + StoredBatch.BASE_OFFSET_POS);
+
+    open();
+    assertThatThrownBy(() -> log.read(bad, 1 << 20, Long.MAX_VALUE)).isInstanceOf(CorruptLogException.class);
+    // The repair of a replica: cut at the corrupt batch (the walk to it cannot find it by offset).
+    log.truncateTo(bad);
+    assertThat(log.logEndOffset()).isEqualTo(bad);
+    assertThat(Files.size(second)).isEqualTo((long) frames.get(1));
+    assertThat(log.append(List.of(batch("refetched", 3, clock.get())), 2).firstOffset()).isEqualTo(bad);
+    List<RecordBatch> all = readAll(log, 0);
+    assertWellFormed(all);
+    List<String> expected = new ArrayList<>(tags.subList(0, (int) (bad / 3)));
+    expected.add("refetched");
+    assertThat(all).extracting(TestBatches::tagOf).isEqualTo(expected);
+    // A cut below the damage does not need to find it.
+    log.truncateTo(secondBase);
+    assertThat(log.logEndOffset()).isEqualTo(secondBase);
+  }
+
+  @Test
   void damagedIndexEntriesThatPassTheLoadChecksAreNotCorruptionAndAreRebuilt() throws Exception {
     List<String> tags = writeAndClose(60);
     Path firstIndex = dir.resolve("00000000000000000000.index");
