@@ -6,7 +6,10 @@
  * uniform}, the sticky default; {@code range}; {@code round-robin}) and the check of their
  * contract ({@link dev.brook.broker.group.Assignments#check}), which the coordinator applies to
  * every result so that a pluggable assignor can never give a partition to two members or to
- * none. The membership state machine (member and group epochs, revoke-before-assign) and the
- * coordinator's I/O follow.
+ * none; and the membership state machine {@link dev.brook.broker.group.ConsumerGroup} (member
+ * and group epochs, fencing, revoke-before-assign, session and rebalance timeouts, static
+ * members), whose every decision is a list of {@link dev.brook.broker.group.GroupChange}s that
+ * the coordinator makes durable and a new coordinator replays. Still to come: the coordinator's
+ * I/O (quorum writes, timers, the gRPC streams) and the group domain of the quorum.
  */
 package dev.brook.broker.group;
