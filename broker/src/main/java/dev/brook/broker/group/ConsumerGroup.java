@@ -120,6 +120,19 @@ public final class ConsumerGroup {
     return Collections.unmodifiableSortedMap(target);
   }
 
+  /**
+   * The group's durable state as the shortest list of changes that rebuilds it: its epoch, its
+   * target assignment, and one record per member. What the store keeps instead of the whole
+   * history (as Kafka's compacted offsets topic keeps the latest record per key).
+   */
+  public List<GroupChange> asChanges() {
+    List<GroupChange> out = new ArrayList<>();
+    out.add(new GroupEpochBumped(groupEpoch, partitionsSeen));
+    out.add(new TargetAssigned(assignmentEpoch, target));
+    members.values().forEach(m -> out.add(new MemberUpdated(m)));
+    return out;
+  }
+
   /** Kafka's group states: EMPTY, ASSIGNING (target behind the group epoch), RECONCILING, STABLE. */
   public String state() {
     if (members.isEmpty()) return "EMPTY";

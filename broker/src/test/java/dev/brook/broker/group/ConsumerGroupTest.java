@@ -305,6 +305,11 @@ class ConsumerGroupTest {
     assertThat(loaded.groupEpoch()).isEqualTo(group.groupEpoch());
     assertThat(loaded.state()).isEqualTo(group.state());
     assertThat(loaded.nextDeadlineMs()).isEqualTo(now + 5_000 + SESSION_MS + 1);
+    // The compact form rebuilds the same group.
+    ConsumerGroup compact = ConsumerGroup.load("g", SESSION_MS, group.asChanges(), now);
+    assertThat(compact.members()).isEqualTo(group.members());
+    assertThat(compact.targetAssignment()).isEqualTo(group.targetAssignment());
+    assertThat(compact.asChanges()).isEqualTo(group.asChanges());
   }
 
   @Test
