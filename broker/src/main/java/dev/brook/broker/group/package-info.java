@@ -9,7 +9,10 @@
  * none; and the membership state machine {@link dev.brook.broker.group.ConsumerGroup} (member
  * and group epochs, fencing, revoke-before-assign, session and rebalance timeouts, static
  * members), whose every decision is a list of {@link dev.brook.broker.group.GroupChange}s that
- * the coordinator makes durable and a new coordinator replays. Still to come: the coordinator's
- * I/O (quorum writes, timers, the gRPC streams) and the group domain of the quorum.
+ * the coordinator makes durable and a new coordinator replays; and {@link
+ * dev.brook.broker.group.GroupCoordinator}, which serializes each group's calls, answers what
+ * changes nothing from memory and the rest once it is durable in a {@link
+ * dev.brook.broker.group.GroupStore}, and pushes new assignments. Still to come: the store over
+ * the quorum's group domain, offsets, timers and the gRPC service.
  */
 package dev.brook.broker.group;

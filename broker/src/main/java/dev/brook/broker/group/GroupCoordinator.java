@@ -1,0 +1,189 @@
+package dev.brook.broker.group;
+
+import dev.brook.broker.group.ConsumerGroup.Heartbeat;
+import dev.brook.broker.group.ConsumerGroup.Outcome;
+import dev.brook.proto.v1.ErrorCode;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The coordinator's side of consumer groups, apart from gRPC: each group's calls run one after
+ * another (a per-group chain of futures), on the group's state in memory; a call that changes
+ * nothing durable (most heartbeats) is answered at once, one that does is answered only after
+ * its changes are written to the {@link GroupStore}. New assignments of other members are pushed
+ * to them (through their registered stream) once written.
+ *
+ * <p>Invariant: the state in memory is the durable state plus nothing. A call's changes are
+ * applied in memory when decided (the next call of the group sees them), but no answer or push
+ * that depends on them leaves before they are durable, and when a write fails the group is
+ * dropped from memory and loaded again from the store by its next call, so state that did not
+ * become durable is never acted on.
+ */
+public final class GroupCoordinator {
+  private static final Logger LOG = LoggerFactory.getLogger(GroupCoordinator.class);
+
+  /** A group call failed for a reason the client handles by retrying (possibly elsewhere). */
+  public static final class GroupCallException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+    private final ErrorCode code;
+
+    public GroupCallException(ErrorCode code, String message, Throwable cause) {
+      super(message, cause);
+      this.code = code;
+    }
+
+    public ErrorCode code() {
+      return code;
+    }
+  }
+
+  private final GroupStore store;
+  private final Assignors assignors;
+  private final long sessionTimeoutMs;
+  private final LongSupplier clockMs;
+  private final Supplier<Map<String, Integer>> topics;
+  private final Map<String, Slot> groups = new ConcurrentHashMap<>();
+  /** group id / member id to the member's stream. */
+  private final Map<String, Consumer<GroupMember>> pushers = new ConcurrentHashMap<>();
+
+  /** One group's state and the tail of its chain of calls. */
+  private static final class Slot {
+    /** Null until loaded, and after a failed write; touched only by the group's chain of calls. */
+    volatile ConsumerGroup group;
+    /** The group's next deadline as of its last call, readable from any thread. */
+    volatile long deadlineMs = Long.MAX_VALUE;
+    CompletableFuture<?> tail = CompletableFuture.completedFuture(null); // guarded by the slot
+  }
+
+  /**
+   * @param topics partition count of every existing topic, from the current metadata image
+   * @param clockMs a monotonic clock in ms (tests pass a fake one)
+   */
+  public GroupCoordinator(GroupStore store, Assignors assignors, long sessionTimeoutMs, LongSupplier clockMs,
+      Supplier<Map<String, Integer>> topics) {
+    this.store = store;
+    this.assignors = assignors;
+    this.sessionTimeoutMs = sessionTimeoutMs;
+    this.clockMs = clockMs;
+    this.topics = topics;
+  }
+
+  /** A member's heartbeat; completes with its outcome once anything it changed is durable. */
+  public CompletableFuture<Outcome> heartbeat(String groupId, Heartbeat h) {
+    return run(groupId, g -> g.heartbeat(h, clockMs.getAsLong(), topics.get(), assignors));
+  }
+
+  /** Removes the members of loaded groups whose session or rebalance timeout passed. */
+  public CompletableFuture<Void> expireAll() {
+    CompletableFuture<?>[] all = groups.keySet().stream()
+        .map(id -> run(id, g -> g.expire(clockMs.getAsLong(), topics.get(), assignors))
+            .exceptionally(e -> null))
+        .toArray(CompletableFuture[]::new);
+    return CompletableFuture.allOf(all);
+  }
+
+  /** The earliest deadline of any loaded group (see {@link ConsumerGroup#nextDeadlineMs}). */
+  public long nextDeadlineMs() {
+    long next = Long.MAX_VALUE;
+    for (Slot s : groups.values()) next = Math.min(next, s.deadlineMs);
+    return next;
+  }
+
+  /** Where a member's pushed assignments go while its stream is open. */
+  public void registerStream(String groupId, String memberId, Consumer<GroupMember> push) {
+    pushers.put(groupId + "/" + memberId, push);
+  }
+
+  public void unregisterStream(String groupId, String memberId) {
+    pushers.remove(groupId + "/" + memberId);
+  }
+
+  /** Forgets a group this broker no longer coordinates (its next call here loads it again). */
+  public void unload(String groupId) {
+    Slot s = groups.get(groupId);
+    if (s == null) return;
+    synchronized (s) {
+      s.tail = s.tail.handle((r, e) -> {
+        s.group = null;
+        return null;
+      });
+    }
+  }
+
+  /** The loaded groups' ids (for tests and describe). */
+  public Set<String> loadedGroups() {
+    return Set.copyOf(groups.keySet());
+  }
+
+  private CompletableFuture<Outcome> run(String groupId, Function<ConsumerGroup, Outcome> call) {
+    Slot s = groups.computeIfAbsent(groupId, k -> new Slot());
+    CompletableFuture<Outcome> result;
+    synchronized (s) {
+      result = s.tail.handle((r, e) -> null).thenCompose(ignored -> step(groupId, s, call));
+      s.tail = result;
+    }
+    return result;
+  }
+
+  private CompletableFuture<Outcome> step(String groupId, Slot s, Function<ConsumerGroup, Outcome> call) {
+    CompletableFuture<ConsumerGroup> loaded = s.group != null ? CompletableFuture.completedFuture(s.group)
+        : store.load(groupId).thenApply(history -> {
+          ConsumerGroup g = ConsumerGroup.load(groupId, sessionTimeoutMs, history, clockMs.getAsLong());
+          s.group = g;
+          return g;
+        });
+    return loaded.handle((g, e) -> {
+      if (e != null) throw unavailable(groupId, "cannot load group " + groupId, e);
+      return g;
+    }).thenCompose(g -> {
+      Outcome o = call.apply(g);
+      s.deadlineMs = g.nextDeadlineMs();
+      if (o.changes().isEmpty()) return CompletableFuture.completedFuture(o);
+      return store.write(groupId, o.changes()).handle((v, e) -> {
+        if (e != null) {
+          s.group = null; // what did not become durable is forgotten: the next call reloads
+          throw unavailable(groupId, "cannot write group " + groupId, e);
+        }
+        for (String member : o.touched()) push(groupId, g.members().get(member));
+        return o;
+      });
+    });
+  }
+
+  private void push(String groupId, GroupMember m) {
+    if (m == null) return;
+    Consumer<GroupMember> p = pushers.get(groupId + "/" + m.memberId());
+    if (p == null) return; // it learns its assignment from its next heartbeat
+    try {
+      p.accept(m);
+    } catch (RuntimeException e) {
+      LOG.debug("pushing the assignment of {} in group {} failed: {}", m.memberId(), groupId, e.toString());
+    }
+  }
+
+  private static GroupCallException unavailable(String groupId, String what, Throwable e) {
+    Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+    if (cause instanceof GroupCallException g) return g;
+    return new GroupCallException(ErrorCode.COORDINATOR_NOT_AVAILABLE, what + ": " + cause, cause);
+  }
+
+  /** For tests: the loaded state of a group, or null. Call only when no call of the group runs. */
+  ConsumerGroup loaded(String groupId) {
+    Slot s = groups.get(groupId);
+    return s == null ? null : s.group;
+  }
+
+  /** The group calls' answer codes for a failure from {@link #heartbeat}. */
+  public static ErrorCode codeOf(Throwable t) {
+    Throwable c = t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
+    return c instanceof GroupCallException g ? g.code() : ErrorCode.UNKNOWN_SERVER_ERROR;
+  }
+}

@@ -1,0 +1,124 @@
+package dev.brook.broker.group;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.brook.broker.group.ConsumerGroup.Heartbeat;
+import dev.brook.broker.group.ConsumerGroup.Outcome;
+import dev.brook.proto.v1.ErrorCode;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
+class GroupCoordinatorTest {
+  private static final long SESSION_MS = 10_000;
+
+  /** An in-memory store whose writes can be held back or refused. */
+  private static final class FakeStore implements GroupStore {
+    final Map<String, List<GroupChange>> durable = new ConcurrentHashMap<>();
+    final List<CompletableFuture<Void>> held = new ArrayList<>();
+    volatile boolean hold;
+    volatile boolean refuse;
+    int writes;
+
+    @Override
+    public CompletableFuture<List<GroupChange>> load(String groupId) {
+      List<GroupChange> history = durable.getOrDefault(groupId, List.of());
+      return CompletableFuture.completedFuture(ConsumerGroup.load(groupId, SESSION_MS, history, 0).asChanges());
+    }
+
+    @Override
+    public synchronized CompletableFuture<Void> write(String groupId, List<GroupChange> changes) {
+      writes++;
+      if (refuse) return CompletableFuture.failedFuture(new IllegalStateException("not the coordinator by the quorum"));
+      CompletableFuture<Void> done = new CompletableFuture<>();
+      CompletableFuture<Void> out = done.thenRun(() -> durable.computeIfAbsent(groupId, k -> new ArrayList<>()).addAll(changes));
+      if (hold) {
+        held.add(done);
+      } else {
+        done.complete(null);
+      }
+      return out;
+    }
+  }
+
+  private final FakeStore store = new FakeStore();
+  private final AtomicLong clock = new AtomicLong(1_000);
+  private final GroupCoordinator coordinator =
+      new GroupCoordinator(store, Assignors.builtIn(), SESSION_MS, clock::get, () -> Map.of("t", 4));
+
+  private static Heartbeat join(String member) {
+    return new Heartbeat(member, 0, null, "c", "/h", Set.of("t"), null, 30_000, Set.of());
+  }
+
+  private static Heartbeat beat(String member, int epoch, Set<TopicPartition> owned) {
+    return new Heartbeat(member, epoch, null, null, null, null, null, 30_000, owned);
+  }
+
+  @Test
+  void onlyStateChangesAreWrittenAndAnswersWaitForThem() throws Exception {
+    store.hold = true;
+    CompletableFuture<Outcome> joined = coordinator.heartbeat("g", join("a"));
+    assertThat(joined).isNotDone(); // its changes are not durable yet
+    store.held.forEach(f -> f.complete(null));
+    Outcome o = joined.get(5, TimeUnit.SECONDS);
+    assertThat(o.member().assigned()).hasSize(4);
+    store.hold = false;
+    int writes = store.writes;
+    Outcome again = coordinator.heartbeat("g", beat("a", o.member().memberEpoch(), o.member().assigned())).get(5, TimeUnit.SECONDS);
+    assertThat(again.changes()).isEmpty();
+    assertThat(store.writes).isEqualTo(writes); // a plain heartbeat is answered from memory
+  }
+
+  @Test
+  void othersLearnTheirNewAssignmentByPushOnceItIsDurable() throws Exception {
+    Outcome a = coordinator.heartbeat("g", join("a")).get(5, TimeUnit.SECONDS);
+    List<GroupMember> pushed = new ArrayList<>();
+    coordinator.registerStream("g", "a", pushed::add);
+    store.hold = true;
+    CompletableFuture<Outcome> b = coordinator.heartbeat("g", join("b"));
+    assertThat(pushed).isEmpty();
+    store.held.forEach(f -> f.complete(null));
+    b.get(5, TimeUnit.SECONDS);
+    // a is asked to give up half of its partitions, right away and not at its next heartbeat.
+    assertThat(pushed).singleElement().satisfies(m -> {
+      assertThat(m.pendingRevocation()).hasSize(2);
+      assertThat(m.memberEpoch()).isEqualTo(a.member().memberEpoch());
+    });
+  }
+
+  @Test
+  void aFailedWriteIsForgottenAndTheGroupReloadedFromTheStore() throws Exception {
+    Outcome a = coordinator.heartbeat("g", join("a")).get(5, TimeUnit.SECONDS);
+    store.refuse = true;
+    assertThatThrownBy(() -> coordinator.heartbeat("g", join("b")).get(5, TimeUnit.SECONDS))
+        .satisfies(e -> assertThat(GroupCoordinator.codeOf(e.getCause())).isEqualTo(ErrorCode.COORDINATOR_NOT_AVAILABLE));
+    store.refuse = false;
+    // b never became a member: a's next heartbeat finds the durable group, with a alone.
+    Outcome next = coordinator.heartbeat("g", beat("a", a.member().memberEpoch(), a.member().assigned())).get(5, TimeUnit.SECONDS);
+    assertThat(next.error()).isEqualTo(ErrorCode.NONE);
+    assertThat(coordinator.loaded("g").members()).containsOnlyKeys("a");
+  }
+
+  @Test
+  void aNewCoordinatorLoadsTheGroupAndGivesEveryoneAWholeSession() throws Exception {
+    Outcome a = coordinator.heartbeat("g", join("a")).get(5, TimeUnit.SECONDS);
+    clock.addAndGet(SESSION_MS - 1);
+    GroupCoordinator next = new GroupCoordinator(store, Assignors.builtIn(), SESSION_MS, clock::get, () -> Map.of("t", 4));
+    Outcome resumed = next.heartbeat("g", beat("a", a.member().memberEpoch(), a.member().assigned())).get(5, TimeUnit.SECONDS);
+    assertThat(resumed.member().assigned()).isEqualTo(a.member().assigned());
+    assertThat(next.nextDeadlineMs()).isEqualTo(clock.get() + SESSION_MS + 1);
+    clock.addAndGet(SESSION_MS + 1);
+    next.expireAll().get(5, TimeUnit.SECONDS);
+    assertThat(next.loaded("g").members()).isEmpty();
+    assertThat(ConsumerGroup.load("g", SESSION_MS, store.durable.get("g"), 0).members()).isEmpty();
+  }
+}
