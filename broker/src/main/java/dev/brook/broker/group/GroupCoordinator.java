@@ -3,6 +3,7 @@ package dev.brook.broker.group;
 import dev.brook.broker.group.ConsumerGroup.Heartbeat;
 import dev.brook.broker.group.ConsumerGroup.Outcome;
 import dev.brook.proto.v1.ErrorCode;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -79,6 +80,36 @@ public final class GroupCoordinator {
   /** A member's heartbeat; completes with its outcome once anything it changed is durable. */
   public CompletableFuture<Outcome> heartbeat(String groupId, Heartbeat h) {
     return run(groupId, g -> g.heartbeat(h, clockMs.getAsLong(), topics.get(), assignors));
+  }
+
+  /**
+   * Commits offsets for {@code groupId} on behalf of {@code memberId} at {@code memberEpoch} (an
+   * empty member id and a negative epoch for a commit without membership, allowed only while the
+   * group has no members). The whole commit is refused when the member may not commit one of
+   * the partitions (see {@link ConsumerGroup#checkCommit}) or a value is bad; completes once
+   * durable.
+   */
+  public CompletableFuture<ErrorCode> commitOffsets(String groupId, String memberId, int memberEpoch,
+      Map<TopicPartition, OffsetAndMetadata> offsets) {
+    for (Map.Entry<TopicPartition, OffsetAndMetadata> e : offsets.entrySet()) {
+      OffsetAndMetadata o = e.getValue();
+      if (o.offset() < 0 || o.metadata().length() > OffsetAndMetadata.MAX_METADATA_LENGTH) {
+        return CompletableFuture.completedFuture(ErrorCode.INVALID_REQUEST);
+      }
+    }
+    // The check runs in the group's chain; the write does not hold the chain up. Commits are
+    // handed to the store in the order they were checked, and the store checks the epoch again.
+    return run(groupId, g -> new Outcome(g.checkCommit(memberId, memberEpoch, offsets.keySet()), "", null, List.of(), Set.of()))
+        .thenCompose(o -> o.error() != ErrorCode.NONE ? CompletableFuture.completedFuture(o.error())
+            : store.commitOffsets(groupId, memberId, memberEpoch, offsets).handle((v, e) -> {
+              if (e != null) throw unavailable(groupId, "cannot commit offsets of group " + groupId, e);
+              return ErrorCode.NONE;
+            }));
+  }
+
+  /** The committed offsets of {@code partitions} (all when empty), from the store. */
+  public CompletableFuture<Map<TopicPartition, OffsetAndMetadata>> fetchOffsets(String groupId, Set<TopicPartition> partitions) {
+    return store.fetchOffsets(groupId, partitions);
   }
 
   /** Removes the members of loaded groups whose session or rebalance timeout passed. */

@@ -1,6 +1,8 @@
 package dev.brook.broker.group;
 
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -14,4 +16,15 @@ public interface GroupStore {
 
   /** Makes {@code changes} durable, in order; completes once they are, exceptionally when refused or lost. */
   CompletableFuture<Void> write(String groupId, List<GroupChange> changes);
+
+  /**
+   * Makes offset commits durable; the store may gather the commits of many groups into one write.
+   * {@code memberEpoch} is the committer's, checked again by the store against the durable group
+   * (a commit racing with the member's removal is refused there, not only here).
+   */
+  CompletableFuture<Void> commitOffsets(String groupId, String memberId, int memberEpoch,
+      Map<TopicPartition, OffsetAndMetadata> offsets);
+
+  /** The group's committed offsets of {@code partitions} (all of them when empty); absent when none. */
+  CompletableFuture<Map<TopicPartition, OffsetAndMetadata>> fetchOffsets(String groupId, Set<TopicPartition> partitions);
 }

@@ -24,6 +24,7 @@ class GroupCoordinatorTest {
   /** An in-memory store whose writes can be held back or refused. */
   private static final class FakeStore implements GroupStore {
     final Map<String, List<GroupChange>> durable = new ConcurrentHashMap<>();
+    final Map<String, Map<TopicPartition, OffsetAndMetadata>> offsets = new ConcurrentHashMap<>();
     final List<CompletableFuture<Void>> held = new ArrayList<>();
     volatile boolean hold;
     volatile boolean refuse;
@@ -47,6 +48,23 @@ class GroupCoordinatorTest {
         done.complete(null);
       }
       return out;
+    }
+
+    @Override
+    public CompletableFuture<Void> commitOffsets(String groupId, String memberId, int memberEpoch,
+        Map<TopicPartition, OffsetAndMetadata> committed) {
+      offsets.computeIfAbsent(groupId, k -> new ConcurrentHashMap<>()).putAll(committed);
+      return CompletableFuture.completedFuture(null);
+    }
+
+    @Override
+    public CompletableFuture<Map<TopicPartition, OffsetAndMetadata>> fetchOffsets(String groupId, Set<TopicPartition> partitions) {
+      Map<TopicPartition, OffsetAndMetadata> all = offsets.getOrDefault(groupId, Map.of());
+      Map<TopicPartition, OffsetAndMetadata> out = new java.util.TreeMap<>();
+      all.forEach((tp, o) -> {
+        if (partitions.isEmpty() || partitions.contains(tp)) out.put(tp, o);
+      });
+      return CompletableFuture.completedFuture(out);
     }
   }
 
@@ -120,5 +138,27 @@ class GroupCoordinatorTest {
     next.expireAll().get(5, TimeUnit.SECONDS);
     assertThat(next.loaded("g").members()).isEmpty();
     assertThat(ConsumerGroup.load("g", SESSION_MS, store.durable.get("g"), 0).members()).isEmpty();
+  }
+
+  @Test
+  void commitsNeedTheCurrentEpochOwnershipAndSaneValues() throws Exception {
+    Outcome a = coordinator.heartbeat("g", join("a")).get(5, TimeUnit.SECONDS);
+    TopicPartition t0 = new TopicPartition("t", 0);
+    int epoch = a.member().memberEpoch();
+    OffsetAndMetadata ten = new OffsetAndMetadata(10, 3, "m", 1);
+    assertThat(coordinator.commitOffsets("g", "a", epoch, Map.of(t0, ten)).get(5, TimeUnit.SECONDS)).isEqualTo(ErrorCode.NONE);
+    assertThat(coordinator.fetchOffsets("g", Set.of(t0)).get(5, TimeUnit.SECONDS)).containsEntry(t0, ten);
+    assertThat(coordinator.commitOffsets("g", "a", epoch - 1, Map.of(t0, ten)).get(5, TimeUnit.SECONDS))
+        .isEqualTo(ErrorCode.STALE_MEMBER_EPOCH);
+    assertThat(coordinator.commitOffsets("g", "zombie", epoch, Map.of(t0, ten)).get(5, TimeUnit.SECONDS))
+        .isEqualTo(ErrorCode.UNKNOWN_MEMBER_ID);
+    assertThat(coordinator.commitOffsets("g", "a", epoch, Map.of(new TopicPartition("t", 9), ten)).get(5, TimeUnit.SECONDS))
+        .isEqualTo(ErrorCode.PARTITION_NOT_OWNED);
+    assertThat(coordinator.commitOffsets("g", "a", epoch, Map.of(t0, new OffsetAndMetadata(-1, -1, "", 1)))
+        .get(5, TimeUnit.SECONDS)).isEqualTo(ErrorCode.INVALID_REQUEST);
+    assertThat(coordinator.commitOffsets("g", "a", epoch, Map.of(t0, new OffsetAndMetadata(1, -1, "x".repeat(4097), 1)))
+        .get(5, TimeUnit.SECONDS)).isEqualTo(ErrorCode.INVALID_REQUEST);
+    // Nothing of a refused commit was stored.
+    assertThat(coordinator.fetchOffsets("g", Set.of()).get(5, TimeUnit.SECONDS)).containsExactly(Map.entry(t0, ten));
   }
 }
