@@ -51,6 +51,10 @@ final class Metadata {
   private final Set<String> stale = ConcurrentHashMap.newKeySet();
   private final AtomicBoolean asyncInFlight = new AtomicBoolean();
   private final AtomicInteger nextAddress = new AtomicInteger();
+  /** When each address last failed a metadata call (ms); such addresses are tried last for a while. */
+  private final Map<String, Long> failedAtMs = new ConcurrentHashMap<>();
+  /** How long an address that failed is tried after the others. */
+  static final long FAILED_ADDRESS_PENALTY_MS = 5_000;
   private volatile Map<Integer, String> brokers = Map.of();
   private volatile long lastAsyncRefreshMs;
   private volatile long version = Long.MIN_VALUE;
@@ -169,6 +173,7 @@ final class Metadata {
         new FutureCallback<>() {
           @Override
           public void onSuccess(MetadataResponse result) {
+            failedAtMs.remove(address);
             update(result);
             asyncInFlight.set(false);
           }
@@ -176,6 +181,7 @@ final class Metadata {
           @Override
           public void onFailure(Throwable t) {
             log.debug("metadata refresh from {} failed: {}", address, t.toString());
+            failedAtMs.put(address, System.currentTimeMillis());
             asyncInFlight.set(false);
           }
         }, MoreExecutors.directExecutor());
@@ -210,10 +216,12 @@ final class Metadata {
             .withDeadlineAfter(remaining, TimeUnit.MILLISECONDS)
             .getMetadata(MetadataRequest.newBuilder().addAllTopics(topicNames)
                 .setAllowAutoTopicCreation(allowAutoTopicCreation && !topicNames.isEmpty()).build());
+        failedAtMs.remove(address);
         update(resp);
         return resp;
       } catch (StatusRuntimeException e) {
         log.debug("metadata from {} failed: {}", address, e.getStatus());
+        failedAtMs.put(address, System.currentTimeMillis());
         last = e;
         allRefused &= BrookException.isConnectionRefused(e);
       }
@@ -238,7 +246,28 @@ final class Metadata {
     int start = Math.floorMod(nextAddress.getAndIncrement(), out.size());
     List<String> rotated = new ArrayList<>(out.subList(start, out.size()));
     rotated.addAll(out.subList(0, start));
-    return rotated;
+    return failedLast(rotated, failedAtMs, System.currentTimeMillis());
+  }
+
+  /**
+   * {@code addresses} with those that failed within {@link #FAILED_ADDRESS_PENALTY_MS} moved to
+   * the end (in the order they failed, the longest ago first), the others keeping their order:
+   * after a broker dies, refreshes and the watch go to live brokers instead of trying the dead
+   * one in turn.
+   */
+  static List<String> failedLast(List<String> addresses, Map<String, Long> failedAtMs, long nowMs) {
+    List<String> healthy = new ArrayList<>();
+    Map<String, Long> failed = new HashMap<>();
+    for (String a : addresses) {
+      Long at = failedAtMs.get(a); // read once: other threads update the map
+      if (at != null && nowMs - at < FAILED_ADDRESS_PENALTY_MS) {
+        failed.put(a, at);
+      } else {
+        healthy.add(a);
+      }
+    }
+    failed.entrySet().stream().sorted(Map.Entry.comparingByValue()).forEach(e -> healthy.add(e.getKey()));
+    return healthy;
   }
 
   private String nextAddress() {
@@ -278,6 +307,7 @@ final class Metadata {
           return;
         }
         log.debug("metadata watch on {} ended: {}", address, status);
+        if (status.getCode() != io.grpc.Status.Code.CANCELLED) failedAtMs.put(address, System.currentTimeMillis());
         reopenWatchLater();
       }
 
