@@ -18,6 +18,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -47,6 +49,10 @@ public final class FaultRunner {
   /** The result of a run: its summary line, whether it failed, and where its files are (null if deleted). */
   record Outcome(String summary, boolean failed, Path runDir, CheckResult result, List<String> report) {}
 
+  /** Wall-clock formats of the console and the report, fixed width (Instant.toString drops zero millis). */
+  private static final DateTimeFormatter MILLIS_UTC = DateTimeFormatter.ofPattern("HH:mm:ss.SSS").withZone(ZoneOffset.UTC);
+  private static final DateTimeFormatter SECONDS_UTC = DateTimeFormatter.ofPattern("HH:mm:ss").withZone(ZoneOffset.UTC);
+
   private final RunOptions options;
   private final long t0 = System.nanoTime();
   private final long t0WallMs = System.currentTimeMillis();
@@ -57,7 +63,20 @@ public final class FaultRunner {
   }
 
   public static void main(String[] args) throws Exception {
-    Outcome o = new FaultRunner(RunOptions.parse(args)).run();
+    if (Arrays.asList(args).contains("--help") || Arrays.asList(args).contains("-h")) {
+      System.out.println(RunOptions.usage());
+      return;
+    }
+    RunOptions options;
+    try {
+      options = RunOptions.parse(args);
+    } catch (IllegalArgumentException e) {
+      System.err.println("error: " + e.getMessage());
+      System.err.println(RunOptions.usage());
+      System.exit(2);
+      return;
+    }
+    Outcome o = new FaultRunner(options).run();
     System.exit(o.failed() ? 1 : 0);
   }
 
@@ -383,11 +402,11 @@ public final class FaultRunner {
 
   /** The wall-clock time (UTC, ms) of a monotonic time of this run, to find it in the node logs. */
   private String wallClock(long nanos) {
-    return Instant.ofEpochMilli(t0WallMs + TimeUnit.NANOSECONDS.toMillis(nanos - t0)).toString().substring(11, 23);
+    return MILLIS_UTC.format(Instant.ofEpochMilli(t0WallMs + TimeUnit.NANOSECONDS.toMillis(nanos - t0)));
   }
 
   private void log(String s) {
-    String line = String.format("[%s %6.1f s] %s", Instant.now().toString().substring(11, 19), secs(System.nanoTime()), s);
+    String line = String.format("[%s %6.1f s] %s", SECONDS_UTC.format(Instant.now()), secs(System.nanoTime()), s);
     report.add(line);
     System.out.println(line);
   }

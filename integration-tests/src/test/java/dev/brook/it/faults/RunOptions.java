@@ -58,6 +58,14 @@ record RunOptions(
     DEFAULTS.put("keep", "false");
   }
 
+  /** The usage text of {@code bin/brook-faults}: every option with its default, and the fault kinds. */
+  static String usage() {
+    StringBuilder sb = new StringBuilder("usage: bin/brook-faults [--name=value ...]  (docs/fault-injection.md)\noptions (default):\n");
+    DEFAULTS.forEach((k, d) -> sb.append("  --").append(k).append('=').append(d).append('\n'));
+    sb.append("fault kinds (--faults=a,b or all): ").append(String.join(",", Faults.ALL.keySet()));
+    return sb.toString();
+  }
+
   /** Options from {@code --k=v} args over system properties {@code faults.k} over the defaults. */
   static RunOptions parse(String... args) {
     Map<String, String> v = new LinkedHashMap<>(DEFAULTS);
