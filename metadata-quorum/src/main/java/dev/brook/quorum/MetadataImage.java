@@ -11,14 +11,14 @@ import java.util.Objects;
  */
 public final class MetadataImage {
   /** The image of a node that has applied nothing yet. */
-  static final MetadataImage EMPTY = new MetadataImage(0, null, ImmutableSortedMap.of(), ImmutableSortedMap.of());
+  public static final MetadataImage EMPTY = new MetadataImage(0, null, ImmutableSortedMap.of(), ImmutableSortedMap.of());
 
   private final long version;
   private final String clusterId;
   private final ImmutableSortedMap<String, TopicImage> topics;
   private final ImmutableSortedMap<Integer, BrokerImage> brokers;
 
-  MetadataImage(long version, String clusterId, Map<String, TopicImage> topics, Map<Integer, BrokerImage> brokers) {
+  public MetadataImage(long version, String clusterId, Map<String, TopicImage> topics, Map<Integer, BrokerImage> brokers) {
     this.version = version;
     this.clusterId = clusterId;
     this.topics = ImmutableSortedMap.copyOf(topics);

@@ -1,5 +1,16 @@
 package dev.brook.quorum;
 
+import dev.brook.quorum.cluster.ClusterDomain;
+import dev.brook.quorum.cluster.ImagePublisher;
+import dev.brook.quorum.cluster.ImageWatcher;
+import dev.brook.quorum.cluster.QuorumController;
+import dev.brook.quorum.cluster.RaftMetadataClient;
+import dev.brook.quorum.cluster.Records;
+import dev.brook.quorum.cluster.RequestValidator;
+import dev.brook.quorum.raft.QuorumCalls;
+import dev.brook.quorum.raft.QuorumStateMachine;
+import dev.brook.quorum.raft.ReconnectingClient;
+import dev.brook.quorum.raft.RejoinAwareLogAppender;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -13,8 +24,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
-import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.RaftConfigKeys;
+import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.client.RaftClientConfigKeys;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
@@ -99,7 +110,9 @@ public final class MetadataQuorum implements AutoCloseable {
         config.leaderImbalanceCheckIntervalMs(), config.clusterDefaults(), QuorumController.monotonicClockMs());
     RequestValidator validator = new RequestValidator(config.defaultPartitions(), config.defaultReplicationFactor(),
         Records::newId, System::currentTimeMillis, controller.leases(), controller::nowMs);
-    MetadataStateMachine stateMachine = new MetadataStateMachine(config.nodeId(), dbDir, validator, publisher, controller);
+    // The quorum's domains; each owns its requests, commands and column families.
+    QuorumStateMachine stateMachine = new QuorumStateMachine(config.nodeId(), dbDir,
+        List.of(new ClusterDomain(validator, publisher, controller)));
 
     RaftServer server = null;
     ReconnectingClient<RaftClient> raftClient = null;
@@ -132,8 +145,8 @@ public final class MetadataQuorum implements AutoCloseable {
       raftClient = new ReconnectingClient<>("metadata client of quorum node " + config.nodeId(), newClient.get(), newClient,
           System::nanoTime);
       RaftServer s = server;
-      RaftMetadataClient client = new RaftMetadataClient(raftClient, publisher, config.requestTimeoutMs(),
-          () -> RaftMetadataClient.statusOf(s, GROUP_ID, publisher.appliedIndex()), () -> { }, null);
+      RaftMetadataClient client = new RaftMetadataClient(new QuorumCalls(raftClient, config.requestTimeoutMs()), publisher,
+          () -> QuorumStateMachine.statusOf(s, GROUP_ID, publisher.appliedIndex()), () -> { }, null);
       controller.start(client::write);
       MetadataQuorum quorum = new MetadataQuorum(config, server, raftClient, client, publisher, controller, port);
       if (config.voters().size() == 1) quorum.awaitClusterId();
@@ -237,7 +250,7 @@ public final class MetadataQuorum implements AutoCloseable {
       closeQuietly(raft);
       publisher.close();
     };
-    RaftMetadataClient client = new RaftMetadataClient(raft, publisher, c.requestTimeoutMs(),
+    RaftMetadataClient client = new RaftMetadataClient(new QuorumCalls(raft, c.requestTimeoutMs()), publisher,
         () -> remoteStatus(raft, c, publisher), watcher::wake, resources);
     watcher.start();
     try {
@@ -273,9 +286,9 @@ public final class MetadataQuorum implements AutoCloseable {
     dev.brook.quorum.proto.QuorumRequest req = dev.brook.quorum.proto.QuorumRequest.newBuilder()
         .setStatus(dev.brook.quorum.proto.StatusRequest.getDefaultInstance()).build();
     try {
-      org.apache.ratis.protocol.RaftClientReply r = raft.call(cl -> cl.async().sendReadOnlyNonLinearizable(RaftMetadataClient.toMessage(req)))
+      org.apache.ratis.protocol.RaftClientReply r = raft.call(cl -> cl.async().sendReadOnlyNonLinearizable(QuorumCalls.toMessage(req)))
           .get(c.requestTimeoutMs(), TimeUnit.MILLISECONDS);
-      if (r.isSuccess()) return RaftMetadataClient.parse(r, dev.brook.proto.v1.QuorumStatus::parseFrom);
+      if (r.isSuccess()) return QuorumCalls.parse(r, dev.brook.proto.v1.QuorumStatus::parseFrom);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (ExecutionException | TimeoutException | RuntimeException e) {

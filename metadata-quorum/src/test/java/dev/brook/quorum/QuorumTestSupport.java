@@ -60,4 +60,14 @@ final class QuorumTestSupport {
       }
     }
   }
+
+  /** Deletes {@code dir} and everything under it (nothing when it does not exist). */
+  static void deleteTree(java.nio.file.Path dir) throws IOException {
+    if (!java.nio.file.Files.exists(dir)) return;
+    try (java.util.stream.Stream<java.nio.file.Path> walk = java.nio.file.Files.walk(dir)) {
+      for (java.nio.file.Path p : (Iterable<java.nio.file.Path>) walk.sorted(java.util.Comparator.reverseOrder())::iterator) {
+        java.nio.file.Files.delete(p);
+      }
+    }
+  }
 }

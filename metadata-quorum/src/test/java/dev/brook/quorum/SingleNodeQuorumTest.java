@@ -1,5 +1,6 @@
 package dev.brook.quorum;
 
+import dev.brook.quorum.raft.SnapshotStore;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 

@@ -1,5 +1,6 @@
 package dev.brook.quorum;
 
+import dev.brook.quorum.raft.RejoinAwareLogAppender;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -102,7 +103,7 @@ class WipedVoterRejoinTest {
       // The follower loses everything: stopped, its whole data directory deleted.
       nodes[wipedId - 1].close();
       nodes[wipedId - 1] = null;
-      MetadataStore.deleteRecursively(configs.get(wipedId - 1).dataDir());
+      QuorumTestSupport.deleteTree(configs.get(wipedId - 1).dataDir());
       assertThat(Files.exists(configs.get(wipedId - 1).dataDir())).isFalse();
 
       // No writes until it caught up: an idle leader only heartbeats, the case in which Ratis'

@@ -1,42 +1,47 @@
-package dev.brook.quorum;
+package dev.brook.quorum.cluster;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
 import dev.brook.proto.v1.CreateTopicResult;
 import dev.brook.proto.v1.CreateTopicsResponse;
 import dev.brook.proto.v1.DeleteTopicResult;
 import dev.brook.proto.v1.DeleteTopicsResponse;
+import dev.brook.proto.v1.ElectLeaderResult;
+import dev.brook.proto.v1.ElectLeadersRequest;
+import dev.brook.proto.v1.ElectLeadersResponse;
 import dev.brook.proto.v1.ErrorCode;
+import dev.brook.proto.v1.TopicPartitions;
+import dev.brook.quorum.AlterPartitionRequest;
+import dev.brook.quorum.BrokerImage;
+import dev.brook.quorum.MetadataImage;
+import dev.brook.quorum.PartitionImage;
+import dev.brook.quorum.TopicImage;
+import dev.brook.quorum.proto.AlterPartition;
+import dev.brook.quorum.proto.AlterPartitionReply;
+import dev.brook.quorum.proto.BrokerChange;
 import dev.brook.quorum.proto.BrokerRecord;
 import dev.brook.quorum.proto.ClusterRecord;
+import dev.brook.quorum.proto.ControllerBatch;
 import dev.brook.quorum.proto.CreateTopics;
 import dev.brook.quorum.proto.DeleteTopics;
+import dev.brook.quorum.proto.ElectLeaders;
 import dev.brook.quorum.proto.InitializeCluster;
 import dev.brook.quorum.proto.MetadataCommand;
+import dev.brook.quorum.proto.PartitionAlteration;
 import dev.brook.quorum.proto.PartitionAssignment;
+import dev.brook.quorum.proto.PartitionChange;
 import dev.brook.quorum.proto.PartitionRecord;
 import dev.brook.quorum.proto.RegisterBroker;
 import dev.brook.quorum.proto.RegisterBrokerReply;
 import dev.brook.quorum.proto.RegistrationRefusal;
 import dev.brook.quorum.proto.TopicCreation;
 import dev.brook.quorum.proto.TopicRecord;
-import com.google.protobuf.InvalidProtocolBufferException;
-import dev.brook.proto.v1.ElectLeaderResult;
-import dev.brook.proto.v1.ElectLeadersRequest;
-import dev.brook.proto.v1.ElectLeadersResponse;
-import dev.brook.proto.v1.TopicPartitions;
-import dev.brook.quorum.proto.AlterPartition;
-import dev.brook.quorum.proto.AlterPartitionReply;
-import dev.brook.quorum.proto.BrokerChange;
-import dev.brook.quorum.proto.ControllerBatch;
-import dev.brook.quorum.proto.ElectLeaders;
-import dev.brook.quorum.proto.PartitionAlteration;
-import dev.brook.quorum.proto.PartitionChange;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.function.IntPredicate;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.IntPredicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,7 +52,7 @@ import org.slf4j.LoggerFactory;
  * (an earlier entry may have created the topic or fenced a broker since); a failed check becomes
  * an error in the reply, never an exception. Stateless and thread-safe.
  */
-final class MetadataApplier {
+public final class MetadataApplier {
   private static final Logger LOG = LoggerFactory.getLogger(MetadataApplier.class);
 
   /**

@@ -1,5 +1,6 @@
-package dev.brook.quorum;
+package dev.brook.quorum.cluster;
 
+import dev.brook.quorum.BrokerImage;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -21,7 +22,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>Thread-safe (the controller thread writes, Ratis' request threads read); time is passed in
  * (ms of a monotonic clock).
  */
-final class IncarnationLeases {
+public final class IncarnationLeases {
   private record Contact(String incarnationId, long lastMs) {}
 
   /** What this leader knows of one incarnation's lease. */

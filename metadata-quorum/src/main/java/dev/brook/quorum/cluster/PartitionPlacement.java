@@ -1,4 +1,4 @@
-package dev.brook.quorum;
+package dev.brook.quorum.cluster;
 
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -17,7 +17,7 @@ import java.util.TreeMap;
  * the caller (derived from the topic name) instead of randomness, so tests can reproduce it.
  * Rack awareness comes later.
  */
-final class PartitionPlacement {
+public final class PartitionPlacement {
   private PartitionPlacement() {}
 
   /**

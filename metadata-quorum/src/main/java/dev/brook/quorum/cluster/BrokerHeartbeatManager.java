@@ -1,4 +1,4 @@
-package dev.brook.quorum;
+package dev.brook.quorum.cluster;
 
 import java.util.HashMap;
 import java.util.Map;
@@ -12,7 +12,7 @@ import java.util.TreeMap;
  *
  * <p>Not thread-safe: owned by the controller thread. Time is passed in (ms of a monotonic clock).
  */
-final class BrokerHeartbeatManager {
+public final class BrokerHeartbeatManager {
   /** What the leader last heard from one broker. */
   record Contact(long brokerEpoch, long lastMs, boolean wantShutdown) {}
 

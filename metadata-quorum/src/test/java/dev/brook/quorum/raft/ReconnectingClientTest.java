@@ -1,5 +1,6 @@
-package dev.brook.quorum;
+package dev.brook.quorum.raft;
 
+import dev.brook.quorum.QuorumException;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -96,7 +97,7 @@ class ReconnectingClientTest {
   void logicalRefusalsKeepTheClient() {
     FakeClient first = client.acquire();
     failWith(new StateMachineException("not the active metadata controller"));
-    failWith(new QuorumController.NotControllerException(1));
+    failWith(new NotActiveLeaderException(1));
     assertThat(client.acquire()).isSameAs(first);
     assertThat(first.closed).isFalse();
   }

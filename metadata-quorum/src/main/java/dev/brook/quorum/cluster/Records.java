@@ -1,22 +1,26 @@
-package dev.brook.quorum;
+package dev.brook.quorum.cluster;
 
 import dev.brook.proto.v1.Error;
 import dev.brook.proto.v1.ErrorCode;
+import dev.brook.quorum.BrokerImage;
+import dev.brook.quorum.MetadataImage;
+import dev.brook.quorum.PartitionImage;
+import dev.brook.quorum.TopicImage;
 import dev.brook.quorum.proto.BrokerRecord;
+import dev.brook.quorum.proto.ImageSnapshot;
 import dev.brook.quorum.proto.PartitionRecord;
 import dev.brook.quorum.proto.TopicRecord;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import dev.brook.quorum.proto.ImageSnapshot;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.List;
 import java.util.UUID;
 
 /** Conversions between stored records, images and keys. Stateless. */
-final class Records {
+public final class Records {
   private Records() {}
 
   /** Key of a partition record: UTF-8 topic id then big-endian partition, so a topic's partitions sort together. */
@@ -104,7 +108,7 @@ final class Records {
   }
 
   /** A fresh random id: 32 lowercase hex characters. Leader side only, never in apply. */
-  static String newId() {
+  public static String newId() {
     return UUID.randomUUID().toString().replace("-", "");
   }
 }

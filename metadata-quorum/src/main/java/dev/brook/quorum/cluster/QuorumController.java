@@ -1,9 +1,12 @@
-package dev.brook.quorum;
+package dev.brook.quorum.cluster;
 
+import dev.brook.quorum.BrokerImage;
+import dev.brook.quorum.MetadataImage;
 import dev.brook.quorum.proto.ControllerBatch;
 import dev.brook.quorum.proto.HeartbeatReply;
 import dev.brook.quorum.proto.InitializeClusterRequest;
 import dev.brook.quorum.proto.QuorumRequest;
+import dev.brook.quorum.raft.NotActiveLeaderException;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
@@ -31,7 +34,7 @@ import org.slf4j.LoggerFactory;
  * cannot unblock or confuse the current one. At most one batch is in flight: the next poll sees
  * the image it produced.
  */
-final class QuorumController implements AutoCloseable {
+public final class QuorumController implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(QuorumController.class);
   private static final long RETRY_MS = 500;
   /**
@@ -65,7 +68,7 @@ final class QuorumController implements AutoCloseable {
   private long leaseWakeAtMs;
 
   /** @param clockMs a monotonic clock in ms (tests pass a fake one) */
-  QuorumController(int nodeId, Supplier<MetadataImage> image, long sessionTimeoutMs, long imbalanceIntervalMs,
+  public QuorumController(int nodeId, Supplier<MetadataImage> image, long sessionTimeoutMs, long imbalanceIntervalMs,
       Map<String, String> topicDefaults, LongSupplier clockMs) {
     this.nodeId = nodeId;
     this.image = image;
@@ -81,17 +84,17 @@ final class QuorumController implements AutoCloseable {
     });
   }
 
-  static LongSupplier monotonicClockMs() {
+  public static LongSupplier monotonicClockMs() {
     return () -> TimeUnit.NANOSECONDS.toMillis(System.nanoTime());
   }
 
   /** How the controller commits commands (through this node's RaftClient); set once it exists. */
-  void start(Function<QuorumRequest, CompletableFuture<?>> sender) {
+  public void start(Function<QuorumRequest, CompletableFuture<?>> sender) {
     this.sender = sender;
     submit(this::runDuties);
   }
 
-  void onLeaderReady() {
+  public void onLeaderReady() {
     LOG.info("Node {} is the metadata quorum leader: controller duties start", nodeId);
     leader = true;
     submit(() -> {
@@ -107,7 +110,7 @@ final class QuorumController implements AutoCloseable {
     });
   }
 
-  void onNotLeader() {
+  public void onNotLeader() {
     if (leader) LOG.info("Node {} is no longer the metadata quorum leader: controller duties stop", nodeId);
     leader = false;
     submit(this::deactivate);
@@ -155,12 +158,12 @@ final class QuorumController implements AutoCloseable {
   }
 
   /** The incarnation evidence of this term (see {@link IncarnationLeases}); thread-safe. */
-  IncarnationLeases leases() {
+  public IncarnationLeases leases() {
     return leases;
   }
 
   /** The controller's monotonic clock, ms. */
-  long nowMs() {
+  public long nowMs() {
     return clockMs.getAsLong();
   }
 
@@ -170,7 +173,7 @@ final class QuorumController implements AutoCloseable {
 
   /**
    * A broker heartbeat, answered on the controller thread from memory. Fails with
-   * {@link NotControllerException} when this node is not the active controller.
+   * {@link NotActiveLeaderException} when this node is not the active controller.
    */
   CompletableFuture<HeartbeatReply> heartbeat(int brokerId, long brokerEpoch, boolean wantShutdown) {
     return call(a -> {
@@ -184,7 +187,7 @@ final class QuorumController implements AutoCloseable {
     });
   }
 
-  /** The heartbeat tracker's ages; fails with {@link NotControllerException} when not the active controller. */
+  /** The heartbeat tracker's ages; fails with {@link NotActiveLeaderException} when not the active controller. */
   CompletableFuture<Map<Integer, Long>> heartbeatAges() {
     return call(a -> a.heartbeatAges(clockMs.getAsLong()));
   }
@@ -193,7 +196,7 @@ final class QuorumController implements AutoCloseable {
     CompletableFuture<T> out = new CompletableFuture<>();
     boolean queued = submit(() -> {
       if (active == null || !isActive()) {
-        out.completeExceptionally(new NotControllerException(nodeId));
+        out.completeExceptionally(new NotActiveLeaderException(nodeId));
         return;
       }
       try {
@@ -202,17 +205,8 @@ final class QuorumController implements AutoCloseable {
         out.completeExceptionally(e);
       }
     });
-    if (!queued) out.completeExceptionally(new NotControllerException(nodeId));
+    if (!queued) out.completeExceptionally(new NotActiveLeaderException(nodeId));
     return out;
-  }
-
-  /** Thrown to a caller of a leader-only duty on a node that is not (or not yet) the active controller. */
-  static final class NotControllerException extends RuntimeException {
-    private static final long serialVersionUID = 1L;
-
-    NotControllerException(int nodeId) {
-      super("node " + nodeId + " is not the active metadata controller");
-    }
   }
 
   private void runDuties() {

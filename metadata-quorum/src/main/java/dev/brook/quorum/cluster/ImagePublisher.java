@@ -1,6 +1,8 @@
-package dev.brook.quorum;
+package dev.brook.quorum.cluster;
 
 import dev.brook.proto.v1.ErrorCode;
+import dev.brook.quorum.MetadataImage;
+import dev.brook.quorum.QuorumException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -22,7 +24,7 @@ import org.slf4j.LoggerFactory;
  * everything else from any thread. {@code listeners} and {@code delivered} are confined to the
  * notifier thread; {@code waiters} is guarded by itself.
  */
-final class ImagePublisher implements AutoCloseable {
+public final class ImagePublisher implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ImagePublisher.class);
 
   private final ExecutorService notifier;
@@ -34,7 +36,7 @@ final class ImagePublisher implements AutoCloseable {
   private MetadataImage delivered = MetadataImage.EMPTY;
   private boolean closed;
 
-  ImagePublisher(int nodeId) {
+  public ImagePublisher(int nodeId) {
     this.notifier = Executors.newSingleThreadExecutor(r -> daemon(r, "brook-quorum-notifier-" + nodeId));
     this.completer = Executors.newSingleThreadExecutor(r -> daemon(r, "brook-quorum-completer-" + nodeId));
   }
@@ -45,16 +47,16 @@ final class ImagePublisher implements AutoCloseable {
     return t;
   }
 
-  MetadataImage current() {
+  public MetadataImage current() {
     return current;
   }
 
-  long appliedIndex() {
+  public long appliedIndex() {
     return appliedIndex;
   }
 
   /** A new image (or the same one when the entry changed nothing) after applying {@code index}. */
-  void publish(MetadataImage image, long index) {
+  public void publish(MetadataImage image, long index) {
     MetadataImage previous = current;
     current = image; // before appliedIndex: a waiter woken by the index must see the image
     if (image != previous) {
@@ -64,7 +66,7 @@ final class ImagePublisher implements AutoCloseable {
   }
 
   /** An entry that changes no metadata (configuration, no-op) was applied. */
-  void advanceApplied(long index) {
+  public void advanceApplied(long index) {
     appliedIndex = index;
     List<CompletableFuture<MetadataImage>> ready = new ArrayList<>();
     synchronized (waiters) {
@@ -78,14 +80,14 @@ final class ImagePublisher implements AutoCloseable {
     }
   }
 
-  void addListener(Consumer<MetadataImage> listener) {
+  public void addListener(Consumer<MetadataImage> listener) {
     execute(notifier, () -> {
       listeners.add(listener);
       call(listener, delivered);
     });
   }
 
-  CompletableFuture<MetadataImage> awaitVersion(long version) {
+  public CompletableFuture<MetadataImage> awaitVersion(long version) {
     if (appliedIndex >= version) return CompletableFuture.completedFuture(current);
     CompletableFuture<MetadataImage> f = new CompletableFuture<>();
     synchronized (waiters) {

@@ -1,6 +1,11 @@
-package dev.brook.quorum;
+package dev.brook.quorum.cluster;
 
 import dev.brook.proto.v1.ErrorCode;
+import dev.brook.quorum.AlterPartitionRequest;
+import dev.brook.quorum.BrokerImage;
+import dev.brook.quorum.MetadataImage;
+import dev.brook.quorum.PartitionImage;
+import dev.brook.quorum.TopicImage;
 import dev.brook.quorum.proto.PartitionChange;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -28,7 +33,7 @@ import java.util.function.IntPredicate;
  * </ul>
  * Stateless.
  */
-final class PartitionChanges {
+public final class PartitionChanges {
   private PartitionChanges() {}
 
   /** Whether a broker may lead or join an ISR in {@code image}. */

@@ -1,8 +1,11 @@
-package dev.brook.quorum;
+package dev.brook.quorum.cluster;
 
+import dev.brook.quorum.MetadataImage;
 import dev.brook.quorum.proto.FetchImageReply;
 import dev.brook.quorum.proto.FetchImageRequest;
 import dev.brook.quorum.proto.QuorumRequest;
+import dev.brook.quorum.raft.QuorumCalls;
+import dev.brook.quorum.raft.ReconnectingClient;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -28,7 +31,7 @@ import org.slf4j.LoggerFactory;
  * <p>Threading: one daemon thread per client runs the loop; {@link #wake} and {@link #close}
  * may be called from any thread.
  */
-final class ImageWatcher implements AutoCloseable {
+public final class ImageWatcher implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ImageWatcher.class);
   /** Longest wait for a watch before fetching anyway. */
   static final long SAFETY_POLL_MS = 1_000;
@@ -49,7 +52,7 @@ final class ImageWatcher implements AutoCloseable {
   private CompletableFuture<RaftClientReply> watch;
   private long watchIndex = -1;
 
-  ImageWatcher(ReconnectingClient<RaftClient> raft, ImagePublisher publisher, long timeoutMs, String name) {
+  public ImageWatcher(ReconnectingClient<RaftClient> raft, ImagePublisher publisher, long timeoutMs, String name) {
     this.raft = raft;
     this.publisher = publisher;
     this.timeoutMs = timeoutMs;
@@ -57,17 +60,17 @@ final class ImageWatcher implements AutoCloseable {
     this.thread.setDaemon(true);
   }
 
-  void start() {
+  public void start() {
     thread.start();
   }
 
   /** Completes when the first image was fetched. */
-  CompletableFuture<Void> firstImage() {
+  public CompletableFuture<Void> firstImage() {
     return firstImage;
   }
 
   /** Fetch now (a write through this client was committed). */
-  void wake() {
+  public void wake() {
     wakeup.complete(null);
   }
 
@@ -100,10 +103,10 @@ final class ImageWatcher implements AutoCloseable {
     // leader until the client's request timeout (they completed at once on followers), delaying
     // every image change for brokers by seconds. The image is a cache: every change a broker
     // proposes is validated again by the leader when it is applied.
-    RaftClientReply reply = raft.call(c -> c.async().sendReadOnlyNonLinearizable(RaftMetadataClient.toMessage(req)))
+    RaftClientReply reply = raft.call(c -> c.async().sendReadOnlyNonLinearizable(QuorumCalls.toMessage(req)))
         .get(timeoutMs, TimeUnit.MILLISECONDS);
     if (!reply.isSuccess()) throw new ExecutionException(reply.getException());
-    FetchImageReply f = RaftMetadataClient.parse(reply, FetchImageReply::parseFrom);
+    FetchImageReply f = QuorumCalls.parse(reply, FetchImageReply::parseFrom);
     if (f.getAppliedIndex() < appliedIndex) return; // an older answer (a lagging node): keep ours
     appliedIndex = f.getAppliedIndex();
     if (f.hasImage()) {

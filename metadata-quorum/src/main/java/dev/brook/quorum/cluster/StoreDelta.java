@@ -1,4 +1,4 @@
-package dev.brook.quorum;
+package dev.brook.quorum.cluster;
 
 import dev.brook.quorum.proto.BrokerRecord;
 import dev.brook.quorum.proto.ClusterRecord;
@@ -9,10 +9,10 @@ import java.util.List;
 
 /**
  * The RocksDB changes of one applied entry, produced by {@link MetadataApplier} (pure) and
- * written by {@link MetadataStore} in one WriteBatch together with the applied index. Filled in
+ * written by {@link ClusterStore} in one WriteBatch together with the applied index. Filled in
  * by the applier, then only read. Not thread-safe.
  */
-final class StoreDelta {
+public final class StoreDelta {
   /** A deleted topic: its name (topics key) and id (prefix of its partition keys). */
   record DeletedTopic(String name, String topicId) {}
 

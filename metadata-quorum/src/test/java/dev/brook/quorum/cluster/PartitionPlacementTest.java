@@ -1,4 +1,4 @@
-package dev.brook.quorum;
+package dev.brook.quorum.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,5 +1,6 @@
-package dev.brook.quorum;
+package dev.brook.quorum.raft;
 
+import dev.brook.quorum.QuorumException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -43,7 +44,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Thread-safe. The clock is passed in (nanoseconds, monotonic) so tests can drive it.
  */
-final class ReconnectingClient<C extends AutoCloseable> implements AutoCloseable {
+public final class ReconnectingClient<C extends AutoCloseable> implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ReconnectingClient.class);
   static final long INITIAL_BACKOFF_MS = 100;
   static final long MAX_BACKOFF_MS = 1_000;
@@ -63,7 +64,7 @@ final class ReconnectingClient<C extends AutoCloseable> implements AutoCloseable
   private boolean closed;
 
   /** @param first the client to start with (may be null: the first call creates one) */
-  ReconnectingClient(String name, C first, Supplier<C> factory, LongSupplier nanoClock) {
+  public ReconnectingClient(String name, C first, Supplier<C> factory, LongSupplier nanoClock) {
     this.name = name;
     this.current = first;
     this.factory = factory;
@@ -75,7 +76,7 @@ final class ReconnectingClient<C extends AutoCloseable> implements AutoCloseable
    * non-logical failure replaces the client. Fails at once with QUORUM_NOT_AVAILABLE while closed
    * or backing off.
    */
-  <T> CompletableFuture<T> call(Function<C, CompletableFuture<T>> call) {
+  public <T> CompletableFuture<T> call(Function<C, CompletableFuture<T>> call) {
     C client;
     try {
       client = acquire();
@@ -99,7 +100,7 @@ final class ReconnectingClient<C extends AutoCloseable> implements AutoCloseable
   }
 
   /** The current client, created if there is none and the back-off has passed. */
-  synchronized C acquire() {
+  public synchronized C acquire() {
     if (closed) throw new QuorumException(dev.brook.proto.v1.ErrorCode.QUORUM_NOT_AVAILABLE, "the metadata client is closed");
     if (current == null) {
       long now = nanoClock.getAsLong();
@@ -123,7 +124,7 @@ final class ReconnectingClient<C extends AutoCloseable> implements AutoCloseable
   }
 
   /** The client in use, or null when it was dropped and none was created since. For tests and admin calls. */
-  synchronized C currentOrNull() {
+  public synchronized C currentOrNull() {
     return current;
   }
 
@@ -176,7 +177,7 @@ final class ReconnectingClient<C extends AutoCloseable> implements AutoCloseable
       if (t instanceof AlreadyClosedException || t instanceof RaftRetryFailureException || t instanceof TimeoutException) {
         return false;
       }
-      if (t instanceof StateMachineException || t instanceof QuorumController.NotControllerException) return true;
+      if (t instanceof StateMachineException || t instanceof NotActiveLeaderException) return true;
       if (t instanceof QuorumException q && q.getCause() == null) return true;
       if (t.getCause() == t) break;
     }

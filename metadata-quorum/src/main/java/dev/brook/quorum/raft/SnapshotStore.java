@@ -1,4 +1,4 @@
-package dev.brook.quorum;
+package dev.brook.quorum.raft;
 
 import java.io.File;
 import java.io.IOException;
@@ -33,11 +33,11 @@ import org.slf4j.LoggerFactory;
  * snapshot thread, never concurrently with each other (Ratis does not overlap takeSnapshot with
  * apply/reinitialize).
  */
-final class SnapshotStore implements StateMachineStorage {
+public final class SnapshotStore implements StateMachineStorage {
   private static final Logger LOG = LoggerFactory.getLogger(SnapshotStore.class);
   private static final Pattern NAME = Pattern.compile("snapshot\\.(\\d+)_(\\d+)");
   /** Checkpoints kept: the newest and one before it (in case the newest is being shipped). */
-  static final int RETAINED = 2;
+  public static final int RETAINED = 2;
 
   private volatile Path smDir;
   private volatile SnapshotInfo latest;
@@ -114,14 +114,14 @@ final class SnapshotStore implements StateMachineStorage {
         if (NAME.matcher(name).matches()) {
           snapshots.add(p);
         } else if (name.startsWith("snapshot.") && name.endsWith(".tmp")) {
-          MetadataStore.deleteRecursively(p);
+          QuorumStore.deleteRecursively(p);
         }
       }
     }
     snapshots.sort(Comparator.comparing(SnapshotStore::termIndexOf).reversed());
     for (int i = RETAINED; i < snapshots.size(); i++) {
       LOG.info("Deleting old metadata snapshot {}", snapshots.get(i).getFileName());
-      MetadataStore.deleteRecursively(snapshots.get(i));
+      QuorumStore.deleteRecursively(snapshots.get(i));
     }
   }
 

@@ -1,5 +1,8 @@
-package dev.brook.quorum;
+package dev.brook.quorum.cluster;
 
+import dev.brook.quorum.BrokerImage;
+import dev.brook.quorum.MetadataImage;
+import dev.brook.quorum.PartitionImage;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.brook.proto.v1.CreateTopicsRequest;

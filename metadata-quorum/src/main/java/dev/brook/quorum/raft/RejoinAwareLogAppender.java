@@ -1,5 +1,6 @@
-package dev.brook.quorum;
+package dev.brook.quorum.raft;
 
+import dev.brook.quorum.MetadataQuorum;
 import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.grpc.GrpcFactory;
 import org.apache.ratis.grpc.server.GrpcLogAppender;
@@ -46,7 +47,7 @@ import org.slf4j.LoggerFactory;
  * {@code nextIndex} to the follower's hint. From there Ratis' own logic does the rest: if the
  * leader still has the entries it replicates them from the log; if its log starts after the
  * follower's next index it installs its latest snapshot (a RocksDB checkpoint, see
- * {@link SnapshotStore}), which {@link MetadataStateMachine#reinitialize} restores into the
+ * {@link SnapshotStore}), which {@link QuorumStateMachine#reinitialize} restores into the
  * follower's empty database, and the log after it follows. Every other reply keeps Ratis'
  * behaviour.
  *
@@ -64,7 +65,7 @@ import org.slf4j.LoggerFactory;
  * {@code raft.rpc.type}, which may name an {@link RpcType} class: {@link Type} is GRPC with this
  * appender ({@link MetadataQuorum} sets it). Clients are unaffected (they use plain GRPC).
  */
-final class RejoinAwareLogAppender extends GrpcLogAppender {
+public final class RejoinAwareLogAppender extends GrpcLogAppender {
   private static final Logger LOG = LoggerFactory.getLogger(RejoinAwareLogAppender.class);
 
   RejoinAwareLogAppender(RaftServer.Division server, LeaderState leaderState, FollowerInfo follower) {

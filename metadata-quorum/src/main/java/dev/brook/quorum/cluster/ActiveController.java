@@ -1,7 +1,11 @@
-package dev.brook.quorum;
+package dev.brook.quorum.cluster;
 
 import dev.brook.proto.v1.ErrorCode;
 import dev.brook.protocol.TopicConfig;
+import dev.brook.quorum.BrokerImage;
+import dev.brook.quorum.MetadataImage;
+import dev.brook.quorum.PartitionImage;
+import dev.brook.quorum.TopicImage;
 import dev.brook.quorum.proto.BrokerChange;
 import dev.brook.quorum.proto.ControllerBatch;
 import dev.brook.quorum.proto.HeartbeatReply;
@@ -30,7 +34,7 @@ import java.util.TreeSet;
  *
  * <p>Not thread-safe: owned by the controller thread.
  */
-final class ActiveController {
+public final class ActiveController {
   /** Begins the part of a batch's reason that names unclean elections (logged as a warning). */
   static final String UNCLEAN_ELECTION = "UNCLEAN leader election";
 

@@ -1,5 +1,6 @@
-package dev.brook.quorum;
+package dev.brook.quorum.cluster;
 
+import dev.brook.quorum.MetadataImage;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

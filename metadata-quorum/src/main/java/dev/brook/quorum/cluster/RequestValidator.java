@@ -1,22 +1,25 @@
-package dev.brook.quorum;
+package dev.brook.quorum.cluster;
 
 import dev.brook.proto.v1.CreateTopicResult;
 import dev.brook.proto.v1.CreateTopicsRequest;
 import dev.brook.proto.v1.CreateTopicsResponse;
 import dev.brook.proto.v1.DeleteTopicsRequest;
+import dev.brook.proto.v1.ElectLeadersRequest;
 import dev.brook.proto.v1.ErrorCode;
 import dev.brook.proto.v1.NewTopic;
 import dev.brook.protocol.TopicConfig;
 import dev.brook.protocol.TopicNames;
-import dev.brook.proto.v1.ElectLeadersRequest;
+import dev.brook.quorum.AlterPartitionRequest;
+import dev.brook.quorum.BrokerImage;
+import dev.brook.quorum.MetadataImage;
 import dev.brook.quorum.proto.AlterPartition;
 import dev.brook.quorum.proto.ControllerBatch;
 import dev.brook.quorum.proto.CreateTopics;
-import dev.brook.quorum.proto.ElectLeaders;
-import dev.brook.quorum.proto.PartitionAlteration;
 import dev.brook.quorum.proto.DeleteTopics;
+import dev.brook.quorum.proto.ElectLeaders;
 import dev.brook.quorum.proto.InitializeCluster;
 import dev.brook.quorum.proto.MetadataCommand;
+import dev.brook.quorum.proto.PartitionAlteration;
 import dev.brook.quorum.proto.PartitionAssignment;
 import dev.brook.quorum.proto.RegisterBroker;
 import dev.brook.quorum.proto.RegisterBrokerRequest;
@@ -37,7 +40,7 @@ import java.util.function.Supplier;
  * (ids, timestamps, placement). Pure apart from the injected id generator and clock.
  * Thread-safe (stateless; Ratis may call startTransaction from several threads).
  */
-final class RequestValidator {
+public final class RequestValidator {
   /** An upper bound on partitions per topic: a typo must not create a million partition records. */
   static final int MAX_PARTITIONS = 10_000;
 
@@ -58,7 +61,7 @@ final class RequestValidator {
    * @param leases the active controller's incarnation evidence, for refusing duplicate node ids
    * @param monotonicMs the clock {@code leases} is kept in
    */
-  RequestValidator(int defaultPartitions, int defaultReplicationFactor, Supplier<String> ids, LongSupplier clock,
+  public RequestValidator(int defaultPartitions, int defaultReplicationFactor, Supplier<String> ids, LongSupplier clock,
       IncarnationLeases leases, LongSupplier monotonicMs) {
     this.defaultPartitions = defaultPartitions;
     this.defaultReplicationFactor = defaultReplicationFactor;
