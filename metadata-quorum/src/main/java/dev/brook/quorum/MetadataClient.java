@@ -92,6 +92,9 @@ public interface MetadataClient extends AutoCloseable {
    */
   CompletableFuture<Map<Integer, Long>> heartbeatAgesMs();
 
+  /** The group domain: consumer groups' durable state and committed offsets (for group coordinators). */
+  GroupStateClient groups();
+
   /** The quorum as this client sees it: voters, leader, term, commit and applied index. */
   QuorumStatus status();
 

@@ -1,6 +1,8 @@
 package dev.brook.quorum;
 
 import dev.brook.quorum.cluster.ClusterDomain;
+import dev.brook.quorum.group.GroupDomain;
+import dev.brook.quorum.group.RaftGroupClient;
 import dev.brook.quorum.cluster.ImagePublisher;
 import dev.brook.quorum.cluster.ImageWatcher;
 import dev.brook.quorum.cluster.QuorumController;
@@ -111,8 +113,9 @@ public final class MetadataQuorum implements AutoCloseable {
     RequestValidator validator = new RequestValidator(config.defaultPartitions(), config.defaultReplicationFactor(),
         Records::newId, System::currentTimeMillis, controller.leases(), controller::nowMs);
     // The quorum's domains; each owns its requests, commands and column families.
+    ClusterDomain cluster = new ClusterDomain(validator, publisher, controller);
     QuorumStateMachine stateMachine = new QuorumStateMachine(config.nodeId(), dbDir,
-        List.of(new ClusterDomain(validator, publisher, controller)));
+        List.of(cluster, new GroupDomain(cluster::image, System::currentTimeMillis)));
 
     RaftServer server = null;
     ReconnectingClient<RaftClient> raftClient = null;
@@ -145,8 +148,9 @@ public final class MetadataQuorum implements AutoCloseable {
       raftClient = new ReconnectingClient<>("metadata client of quorum node " + config.nodeId(), newClient.get(), newClient,
           System::nanoTime);
       RaftServer s = server;
-      RaftMetadataClient client = new RaftMetadataClient(new QuorumCalls(raftClient, config.requestTimeoutMs()), publisher,
-          () -> QuorumStateMachine.statusOf(s, GROUP_ID, publisher.appliedIndex()), () -> { }, null);
+      QuorumCalls calls = new QuorumCalls(raftClient, config.requestTimeoutMs());
+      RaftMetadataClient client = new RaftMetadataClient(calls, publisher,
+          () -> QuorumStateMachine.statusOf(s, GROUP_ID, publisher.appliedIndex()), () -> { }, null, new RaftGroupClient(calls));
       controller.start(client::write);
       MetadataQuorum quorum = new MetadataQuorum(config, server, raftClient, client, publisher, controller, port);
       if (config.voters().size() == 1) quorum.awaitClusterId();
@@ -250,8 +254,9 @@ public final class MetadataQuorum implements AutoCloseable {
       closeQuietly(raft);
       publisher.close();
     };
-    RaftMetadataClient client = new RaftMetadataClient(new QuorumCalls(raft, c.requestTimeoutMs()), publisher,
-        () -> remoteStatus(raft, c, publisher), watcher::wake, resources);
+    QuorumCalls calls = new QuorumCalls(raft, c.requestTimeoutMs());
+    RaftMetadataClient client = new RaftMetadataClient(calls, publisher, () -> remoteStatus(raft, c, publisher), watcher::wake,
+        resources, new RaftGroupClient(calls));
     watcher.start();
     try {
       watcher.firstImage().get(c.requestTimeoutMs(), TimeUnit.MILLISECONDS);

@@ -131,7 +131,9 @@ class CorruptReplicaClusterTest {
     long bad = fx.flipABit(follower, topic);
     cluster.restart(follower);
 
-    assertThat(cluster.node(follower).replicaManager().partition(topic, 0)).isNotNull();
+    // The replica opens (and recovers) its log when the restarted node's first image arrives.
+    await().atMost(Duration.ofSeconds(30))
+        .untilAsserted(() -> assertThat(cluster.node(follower).replicaManager().partition(topic, 0)).isNotNull());
     try (Stream<Path> files = Files.list(cluster.logDir(follower, topic, 0))) {
       assertThat(files.map(f -> f.getFileName().toString()).toList())
           .anyMatch(n -> n.contains(".log.corrupt-")).anyMatch(n -> n.contains(".log.detached-"));

@@ -83,6 +83,7 @@ class BrokerLifecycleTest {
     @Override public CompletableFuture<CreateTopicsResponse> createTopics(CreateTopicsRequest r) { throw new UnsupportedOperationException(); }
     @Override public CompletableFuture<DeleteTopicsResponse> deleteTopics(DeleteTopicsRequest r) { throw new UnsupportedOperationException(); }
     @Override public CompletableFuture<AlterPartitionResult> alterPartition(AlterPartitionRequest r) { throw new UnsupportedOperationException(); }
+    @Override public dev.brook.quorum.GroupStateClient groups() { throw new UnsupportedOperationException(); }
     @Override public CompletableFuture<ElectLeadersResponse> electLeaders(ElectLeadersRequest r) { throw new UnsupportedOperationException(); }
     @Override public CompletableFuture<Map<Integer, Long>> heartbeatAgesMs() { throw new UnsupportedOperationException(); }
     @Override public QuorumStatus status() { return QuorumStatus.getDefaultInstance(); }

@@ -31,6 +31,7 @@ class QuorumPublicFaceTest {
     // Guards against a rule that passes because it looked at nothing.
     assertThat(classes.contain("dev.brook.quorum.raft.QuorumStateMachine")).isTrue();
     assertThat(classes.contain("dev.brook.quorum.cluster.ClusterDomain")).isTrue();
+    assertThat(classes.contain("dev.brook.quorum.group.GroupDomain")).isTrue();
     assertThat(classes.contain("dev.brook.broker.replica.ReplicaManager")).isTrue();
     assertThat(classes.contain("dev.brook.client.Consumer")).isTrue();
     assertThat(classes.contain("dev.brook.cli.BrookCli")).isTrue();
@@ -56,8 +57,11 @@ class QuorumPublicFaceTest {
   void domainsDoNotReachIntoEachOther() {
     noClasses().that().resideInAPackage("dev.brook.quorum.group..")
         .should().dependOnClassesThat().resideInAPackage("dev.brook.quorum.cluster..")
-        .allowEmptyShould(true) // the group domain is being built (issue 9)
         .because("a domain reads another's state through the public images only")
+        .check(classes);
+    noClasses().that().resideInAPackage("dev.brook.quorum.cluster..")
+        .should().dependOnClassesThat().resideInAPackage("dev.brook.quorum.group..")
+        .because("domains are wired together where the quorum is assembled (MetadataQuorum), nowhere else")
         .check(classes);
   }
 }

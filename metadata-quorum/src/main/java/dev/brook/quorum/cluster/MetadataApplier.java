@@ -70,10 +70,8 @@ public final class MetadataApplier {
       case CONTROLLER_BATCH -> controllerBatch(image, command.getControllerBatch(), index);
       case ALTER_PARTITION -> alterPartition(image, command.getAlterPartition(), index);
       case ELECT_LEADERS -> electLeaders(image, command.getElectLeaders(), index);
-      case COMMAND_NOT_SET -> {
-        LOG.warn("Skipping metadata entry {} with an unknown command (written by a newer version?)", index);
-        yield new Result(image, new StoreDelta(), ByteString.EMPTY);
-      }
+      // The state machine routes only the cluster domain's commands here.
+      default -> throw new IllegalArgumentException(command.getCommandCase() + " is not a cluster command");
     };
   }
 

@@ -11,6 +11,7 @@ import dev.brook.proto.v1.QuorumStatus;
 import dev.brook.quorum.AlterPartitionRequest;
 import dev.brook.quorum.AlterPartitionResult;
 import dev.brook.quorum.BrokerRegistration;
+import dev.brook.quorum.GroupStateClient;
 import dev.brook.quorum.HeartbeatResult;
 import dev.brook.quorum.MetadataClient;
 import dev.brook.quorum.MetadataImage;
@@ -49,15 +50,18 @@ public final class RaftMetadataClient implements MetadataClient {
   private final Supplier<QuorumStatus> status;
   private final Runnable afterWrite;
   private final AutoCloseable resources;
+  private final GroupStateClient groups;
 
   /**
    * @param status how {@link #status()} is answered
    * @param afterWrite called when a write was committed (a remote client refreshes its image)
    * @param resources closed by {@link #close()}; null for a quorum node's own client
+   * @param groups the group domain's client, over the same calls
    */
   public RaftMetadataClient(QuorumCalls calls, ImagePublisher publisher, Supplier<QuorumStatus> status,
-      Runnable afterWrite, AutoCloseable resources) {
+      Runnable afterWrite, AutoCloseable resources, GroupStateClient groups) {
     this.calls = calls;
+    this.groups = groups;
     this.publisher = publisher;
     this.status = status;
     this.afterWrite = afterWrite;
@@ -170,6 +174,11 @@ public final class RaftMetadataClient implements MetadataClient {
       afterWrite.run();
       return publisher.awaitVersion(r.getLogIndex());
     });
+  }
+
+  @Override
+  public GroupStateClient groups() {
+    return groups;
   }
 
   @Override

@@ -1,0 +1,106 @@
+package dev.brook.quorum;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.google.protobuf.ByteString;
+import dev.brook.proto.v1.CreateTopicsRequest;
+import dev.brook.proto.v1.ErrorCode;
+import dev.brook.proto.v1.NewTopic;
+import dev.brook.quorum.GroupStateClient.CommittedOffset;
+import dev.brook.quorum.GroupStateClient.DurableGroup;
+import dev.brook.quorum.GroupStateClient.DurableMember;
+import dev.brook.quorum.GroupStateClient.GroupWrite;
+import dev.brook.quorum.GroupStateClient.OffsetCommit;
+import dev.brook.quorum.GroupStateClient.OffsetCommitResult;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The group domain through the public client on a real single-voter quorum, across a restart. */
+@Timeout(120)
+class GroupStateQuorumTest {
+  @TempDir
+  Path dataDir;
+
+  private MetadataQuorum quorum;
+
+  @AfterEach
+  void close() {
+    if (quorum != null) quorum.close();
+  }
+
+  private QuorumConfig config() {
+    return QuorumConfig.builder().nodeId(1).quorumAddress("127.0.0.1:0").dataDir(dataDir)
+        .requestTimeoutMs(10_000).brokerSessionTimeoutMs(60_000).build();
+  }
+
+  @Test
+  void groupsAndOffsetsAreDurableAndOnlyTheCoordinatorWrites() throws Exception {
+    quorum = MetadataQuorum.start(config());
+    MetadataClient client = quorum.client();
+    long epoch = QuorumTestSupport.registerAndUnfence(client, 1, "127.0.0.1:9092", "");
+    client.createTopics(CreateTopicsRequest.newBuilder()
+        .addTopics(NewTopic.newBuilder().setName("t").setPartitions(2).setReplicationFactor(1)).build()).get(10, TimeUnit.SECONDS);
+    assertThat(GroupPlacement.coordinator("g", client.image())).isEqualTo(1);
+    GroupStateClient groups = client.groups();
+
+    DurableGroup empty = groups.fetchGroup("g").get(10, TimeUnit.SECONDS);
+    assertThat(empty.version()).isZero();
+    assertThat(empty.members()).isEmpty();
+
+    long v1 = groups.writeGroup(new GroupWrite("g", 1, epoch, 0, ByteString.copyFromUtf8("state-1"),
+        List.of(new DurableMember("m1", 3, ByteString.copyFromUtf8("member"))), List.of(), false)).get(10, TimeUnit.SECONDS);
+    assertThat(v1).isPositive();
+
+    // A writer with a stale broker epoch, and a write decided on an old version, are refused.
+    assertThatThrownBy(() -> groups.writeGroup(new GroupWrite("g", 1, epoch - 1, v1, null, List.of(), List.of("m1"), false))
+        .get(10, TimeUnit.SECONDS)).hasCauseInstanceOf(QuorumException.class)
+        .satisfies(e -> assertThat(((QuorumException) e.getCause()).code()).isEqualTo(ErrorCode.NOT_COORDINATOR));
+    assertThatThrownBy(() -> groups.writeGroup(new GroupWrite("g", 1, epoch, 0, null, List.of(), List.of(), false))
+        .get(10, TimeUnit.SECONDS))
+        .satisfies(e -> assertThat(((QuorumException) e.getCause()).code()).isEqualTo(ErrorCode.INVALID_UPDATE_VERSION));
+    assertThatThrownBy(() -> groups.fetchGroup("bad\0id").get(10, TimeUnit.SECONDS))
+        .satisfies(e -> assertThat(((QuorumException) e.getCause()).code()).isEqualTo(ErrorCode.INVALID_GROUP_ID));
+
+    List<OffsetCommitResult> results = groups.commitOffsets(1, epoch, List.of(
+        new OffsetCommit("g", "m1", 3, List.of(new CommittedOffset("t", 0, 42, 0, "md", 0),
+            new CommittedOffset("t", 5, 1, 0, "", 0))),
+        new OffsetCommit("g", "m1", 2, List.of(new CommittedOffset("t", 1, 7, 0, "", 0))))).get(10, TimeUnit.SECONDS);
+    assertThat(results).extracting(OffsetCommitResult::error).containsExactly(ErrorCode.NONE, ErrorCode.STALE_MEMBER_EPOCH);
+    assertThat(results.get(0).partitionErrors()).containsEntry(new GroupStateClient.OffsetKey("t", 5),
+        ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+
+    // Everything survives a restart of the node.
+    quorum.close();
+    quorum = null;
+    quorum = MetadataQuorum.start(config());
+    GroupStateClient after = quorum.client().groups();
+    DurableGroup g = after.fetchGroup("g").get(10, TimeUnit.SECONDS);
+    assertThat(g.version()).isEqualTo(v1);
+    assertThat(g.data().toStringUtf8()).isEqualTo("state-1");
+    assertThat(g.members()).containsExactly(new DurableMember("m1", 3, ByteString.copyFromUtf8("member")));
+    List<CommittedOffset> offsets = after.fetchOffsets("g", List.of()).get(10, TimeUnit.SECONDS);
+    assertThat(offsets).singleElement().satisfies(o -> {
+      assertThat(o.topic()).isEqualTo("t");
+      assertThat(o.partition()).isZero();
+      assertThat(o.offset()).isEqualTo(42);
+      assertThat(o.metadata()).isEqualTo("md");
+      assertThat(o.commitTimestampMs()).isPositive();
+    });
+  }
+
+  @Test
+  void withoutAnActiveBrokerNobodyCoordinates() throws Exception {
+    quorum = MetadataQuorum.start(config());
+    ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class, () -> quorum.client().groups()
+        .writeGroup(new GroupWrite("g", 1, 1, 0, null, List.of(), List.of(), false)).get(10, TimeUnit.SECONDS));
+    assertThat(((QuorumException) e.getCause()).code()).isEqualTo(ErrorCode.NOT_COORDINATOR);
+    assertThat(e.getCause()).hasMessageContaining("no broker is active");
+  }
+}
