@@ -12,7 +12,10 @@
  * the coordinator makes durable and a new coordinator replays; and {@link
  * dev.brook.broker.group.GroupCoordinator}, which serializes each group's calls, answers what
  * changes nothing from memory and the rest once it is durable in a {@link
- * dev.brook.broker.group.GroupStore}, and pushes new assignments. Still to come: the store over
- * the quorum's group domain, offsets, timers and the gRPC service.
+ * dev.brook.broker.group.GroupStore}, and pushes new assignments; {@link
+ * dev.brook.broker.group.QuorumGroupStore}, the store over the metadata quorum's group domain
+ * (encoding in group_state.proto via {@link dev.brook.broker.group.GroupStateCodec}; offset
+ * commits of many groups batched into one write). Still to come: timers, the gRPC service, the
+ * SDK's subscribe/poll/commit and the CLI.
  */
 package dev.brook.broker.group;
