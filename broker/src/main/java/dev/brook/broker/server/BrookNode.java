@@ -2,7 +2,13 @@ package dev.brook.broker.server;
 
 import dev.brook.broker.replica.ReplicaManager;
 import dev.brook.broker.replica.ReplicationConfig;
+import dev.brook.broker.group.Assignors;
+import dev.brook.broker.group.GroupCoordinator;
+import dev.brook.broker.group.QuorumGroupStore;
+import dev.brook.broker.group.TopicCounts;
 import dev.brook.broker.service.AdminServiceImpl;
+import dev.brook.broker.service.ClientAddress;
+import dev.brook.broker.service.GroupServiceImpl;
 import dev.brook.broker.service.FetchServiceImpl;
 import dev.brook.broker.service.MalformedRequestGuard;
 import dev.brook.broker.service.MetadataServiceImpl;
@@ -25,6 +31,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import io.grpc.ServerInterceptors;
+import dev.brook.quorum.GroupPlacement;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,6 +45,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class BrookNode implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(BrookNode.class);
+  /** How often the group coordinator's timer looks for members past their deadlines. */
+  private static final long GROUP_TIMER_MS = 100;
   /** Flow-control window for HTTP/2 streams: large, so fetch responses flow without stalls. */
   private static final int FLOW_CONTROL_WINDOW_BYTES = 8 * 1024 * 1024;
 
@@ -49,6 +59,7 @@ public final class BrookNode implements AutoCloseable {
   private Server server;
   private HealthStatusManager health;
   private ScheduledExecutorService scheduler;
+  private GroupCoordinator groups;
   private ExecutorService fetchExecutor;
   private String brokerAddress;
 
@@ -102,14 +113,17 @@ public final class BrookNode implements AutoCloseable {
     services.add(new FetchServiceImpl(replicas, config.nodeId(), scheduler, fetchExecutor).bindService());
     services.add(new MetadataServiceImpl(replicas, metadata, config.autoCreateTopics()).bindService());
     services.add(new AdminServiceImpl(metadata, replicas, config.topicDefaults()).bindService());
+    groups = startGroupCoordinator(metadata);
+    services.add(new GroupServiceImpl(groups, replicas::image, config.nodeId(), config.groupHeartbeatIntervalMs()).bindService());
     HostPort address = config.brokerAddress();
     NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(address.host(), address.port()))
         .maxInboundMessageSize(config.maxRequestBytes())
         .flowControlWindow(FLOW_CONTROL_WINDOW_BYTES)
         .addService(health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance());
+    ClientAddress clientAddress = new ClientAddress();
     for (ServerServiceDefinition s : services) {
-      builder.addService(MalformedRequestGuard.guard(s));
+      builder.addService(ServerInterceptors.intercept(MalformedRequestGuard.guard(s), clientAddress));
     }
     try {
       server = builder.build().start();
@@ -171,6 +185,30 @@ public final class BrookNode implements AutoCloseable {
    */
   public CompletableFuture<Void> ready() {
     return ready;
+  }
+
+  /**
+   * The consumer group coordinator of this broker: its store is the quorum's group domain, its
+   * timer removes members whose session or rebalance timeout passed, and groups this broker no
+   * longer coordinates by a new image are forgotten (the next coordinator loads them).
+   */
+  private GroupCoordinator startGroupCoordinator(MetadataClient metadata) {
+    TopicCounts topics = new TopicCounts(replicas::image);
+    GroupCoordinator c = new GroupCoordinator(new QuorumGroupStore(metadata.groups(), config.nodeId(), this::brokerEpoch),
+        Assignors.builtIn(), config.groupSessionTimeoutMs(), () -> System.nanoTime() / 1_000_000, topics);
+    scheduler.scheduleWithFixedDelay(() -> {
+      try {
+        if (System.nanoTime() / 1_000_000 >= c.nextDeadlineMs()) c.expireAll();
+      } catch (RuntimeException e) {
+        LOG.warn("group expiry failed: {}", e.toString());
+      }
+    }, GROUP_TIMER_MS, GROUP_TIMER_MS, TimeUnit.MILLISECONDS);
+    metadata.addListener(image -> {
+      for (String g : c.loadedGroups()) {
+        if (GroupPlacement.coordinator(g, image) != config.nodeId()) c.unload(g);
+      }
+    });
+    return c;
   }
 
   /** This broker's epoch from its latest registration, or -1. */

@@ -62,6 +62,8 @@ public final class NodeConfig {
   public static final String SCRUBBER_ENABLE = "log.scrubber.enable";
   public static final String SCRUBBER_BYTES_PER_SECOND = "log.scrubber.bytes.per.second";
   public static final String SCRUBBER_INTERVAL_MS = "log.scrubber.interval.ms";
+  public static final String GROUP_SESSION_TIMEOUT_MS = "group.consumer.session.timeout.ms";
+  public static final String GROUP_HEARTBEAT_INTERVAL_MS = "group.consumer.heartbeat.interval.ms";
 
   /** Broker-level defaults for topic configs, named as in Kafka; a topic may override each. */
   private static final Map<String, String> TOPIC_DEFAULT_KEYS = Map.ofEntries(
@@ -110,6 +112,8 @@ public final class NodeConfig {
     key(SCRUBBER_ENABLE, "false", "check the CRC of every batch in closed segments in the background, and repair or report what is damaged");
     key(SCRUBBER_BYTES_PER_SECOND, "8388608", "the most the log scrubber reads per second, in bytes");
     key(SCRUBBER_INTERVAL_MS, "3600000", "the pause between two full passes of the log scrubber over every hosted partition, in ms");
+    key(GROUP_SESSION_TIMEOUT_MS, "45000", "a consumer group member that has not heartbeated for this long is removed from its group, in ms");
+    key(GROUP_HEARTBEAT_INTERVAL_MS, "5000", "how often consumer group members are told to heartbeat, in ms (below group.consumer.session.timeout.ms)");
     for (Map.Entry<String, String> e : TOPIC_DEFAULT_KEYS.entrySet()) {
       TopicConfig.Key topicKey = TopicConfig.keys().get(e.getValue());
       key(e.getKey(), topicKey.defaultValue(), "default " + e.getValue() + " of topics: " + topicKey.doc());
@@ -143,6 +147,8 @@ public final class NodeConfig {
   private final boolean scrubberEnabled;
   private final long scrubberBytesPerSecond;
   private final long scrubberIntervalMs;
+  private final long groupSessionTimeoutMs;
+  private final long groupHeartbeatIntervalMs;
   private final Map<String, String> topicDefaults;
   /** The file this was loaded from and the line of each key, for messages; null otherwise. */
   private Path source;
@@ -204,6 +210,12 @@ public final class NodeConfig {
     scrubberEnabled = booleanValue(props, SCRUBBER_ENABLE);
     scrubberBytesPerSecond = longValue(props, SCRUBBER_BYTES_PER_SECOND, 1024, Long.MAX_VALUE);
     scrubberIntervalMs = longValue(props, SCRUBBER_INTERVAL_MS, 100, Long.MAX_VALUE);
+    groupSessionTimeoutMs = longValue(props, GROUP_SESSION_TIMEOUT_MS, 100, Integer.MAX_VALUE);
+    groupHeartbeatIntervalMs = longValue(props, GROUP_HEARTBEAT_INTERVAL_MS, 10, Integer.MAX_VALUE);
+    if (groupHeartbeatIntervalMs >= groupSessionTimeoutMs) {
+      throw new ConfigException(GROUP_HEARTBEAT_INTERVAL_MS, GROUP_HEARTBEAT_INTERVAL_MS + " (" + groupHeartbeatIntervalMs
+          + ") must be below " + GROUP_SESSION_TIMEOUT_MS + " (" + groupSessionTimeoutMs + ")");
+    }
     Map<String, String> defaults = new LinkedHashMap<>();
     for (Map.Entry<String, String> e : TOPIC_DEFAULT_KEYS.entrySet()) {
       String v = value(props, e.getKey()).trim();
@@ -425,6 +437,8 @@ public final class NodeConfig {
   public boolean scrubberEnabled() { return scrubberEnabled; }
   public long scrubberBytesPerSecond() { return scrubberBytesPerSecond; }
   public long scrubberIntervalMs() { return scrubberIntervalMs; }
+  public long groupSessionTimeoutMs() { return groupSessionTimeoutMs; }
+  public long groupHeartbeatIntervalMs() { return groupHeartbeatIntervalMs; }
   /** Topic config defaults by topic key (retention.ms, ...) plus num.partitions and default.replication.factor. */
   public Map<String, String> topicDefaults() { return topicDefaults; }
 }
