@@ -28,14 +28,23 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Reads records from assigned partitions, like Kafka's KafkaConsumer with {@code assign}.
+ * Reads records, like Kafka's KafkaConsumer: from partitions it is given ({@link #assign}), or as
+ * a member of a consumer group ({@link #subscribe}), where the group's coordinator assigns
+ * partitions incrementally and committed offsets ({@link #commitSync}, auto-commit) live in the
+ * metadata quorum.
  *
  * <p>Threading: not thread-safe; one application thread calls everything except
- * {@link #wakeup}, which any thread may call. There is no background thread: {@link #poll}
+ * {@link #wakeup}, which any thread may call. Fetching has no background thread: {@link #poll}
  * writes one Fetch per leader broker on that broker's long-lived stream (one in flight each),
  * and gRPC callback threads only put answers on a queue that poll drains. After poll has taken
  * records from the buffer it sends the next fetches before returning, so the broker works while
  * the application processes (prefetch); records beyond maxPollRecords stay buffered.
+ *
+ * <p>Groups: a subscribed consumer's membership ({@link GroupMembership}) heartbeats on its own
+ * timer thread; each poll reconciles the assignment on the polling thread (rebalance listener,
+ * auto-commit of revoked partitions, committed offsets of new ones) and reports what it owns.
+ * Auto-commit commits, at the start of a poll, the positions after the records of the previous
+ * one, so a record is committed only once the application had it (at-least-once).
  *
  * <p>Positions: a partition without a position (just assigned, after seekToBeginning/End, or an
  * OFFSET_OUT_OF_RANGE answer) is resolved by ListOffsets per the reset policy at the next poll
@@ -75,6 +84,17 @@ public final class Consumer<K, V> implements AutoCloseable {
   private final AtomicBoolean wakeupRequested = new AtomicBoolean();
   private boolean closed;
 
+  // Consumer groups (subscribe); consumer thread only, except what GroupMembership guards.
+  private static final Object GROUP_CHANGED = new Object();
+  private GroupMembership group;
+  private GroupOffsets groupOffsets;
+  private ConsumerRebalanceListener rebalanceListener;
+  private Set<String> subscription = Set.of();
+  private long lostHandled;
+  /** Assigned by the group, position to come from the committed offset (not the reset policy). */
+  private final Set<TopicPartition> awaitingCommitted = new LinkedHashSet<>();
+  private long nextAutoCommitMs;
+
   public Consumer(ConsumerConfig config, Deserializer<K> keyDeserializer, Deserializer<V> valueDeserializer) {
     this.config = config;
     this.keyDeserializer = keyDeserializer;
@@ -92,15 +112,212 @@ public final class Consumer<K, V> implements AutoCloseable {
   /** Reads exactly these partitions from now on (replacing any previous assignment). */
   public void assign(Collection<TopicPartition> partitions) {
     ensureOpen();
+    if (group != null) throw new IllegalStateException("the consumer is subscribed; unsubscribe() before assign()");
     Set<TopicPartition> wanted = new LinkedHashSet<>(partitions);
     assigned.keySet().retainAll(wanted);
     for (TopicPartition tp : wanted) assigned.computeIfAbsent(tp, k -> new PartitionState());
   }
 
-  // Consumer groups (subscribe(Collection<String> topics), commitSync/commitAsync, committed
-  // offsets as the starting position) come with the group coordinator in a later issue. They
-  // plug in here: subscribe() will feed assign() from the group's assignment, and a partition's
-  // position will be resolved from its committed offset before the reset policy applies.
+  /** Joins the consumer's group (ConsumerConfig.groupId) and consumes what it assigns. */
+  public void subscribe(Collection<String> topics) {
+    subscribe(topics, null);
+  }
+
+  /**
+   * Joins the consumer's group (ConsumerConfig.groupId) subscribed to {@code topics}, replacing
+   * a previous subscription: the group's coordinator assigns partitions, incrementally, and
+   * {@code listener} (may be null) hears of every change on the polling thread. A partition's
+   * position starts at the group's committed offset, else per autoOffsetReset. A topic that does
+   * not exist yet is assigned once it is created.
+   */
+  public void subscribe(Collection<String> topics, ConsumerRebalanceListener listener) {
+    ensureOpen();
+    if (config.groupId() == null) throw new IllegalStateException("subscribe needs a group: set ConsumerConfig groupId");
+    if (group == null && !assigned.isEmpty()) {
+      throw new IllegalStateException("the consumer has assigned partitions; assign(List.of()) before subscribe()");
+    }
+    Set<String> wanted = new LinkedHashSet<>();
+    for (String t : topics) {
+      if (t == null || t.isBlank()) throw new IllegalArgumentException("a subscribed topic name is empty");
+      wanted.add(t);
+    }
+    rebalanceListener = listener;
+    subscription = Set.copyOf(wanted);
+    if (group == null) {
+      group = new GroupMembership(config.groupId(), java.util.UUID.randomUUID().toString(), config.groupInstanceId(),
+          config.clientId(), config.groupRemoteAssignor(), config.maxPollIntervalMs(), metadata, channels,
+          config.requestTimeoutMs(), config.retryBackoffMs(), () -> completed.add(GROUP_CHANGED));
+      groupOffsets = new GroupOffsets(config.groupId(), metadata, channels, config.retryBackoffMs());
+      nextAutoCommitMs = System.currentTimeMillis() + config.autoCommitIntervalMs();
+    }
+    group.subscribe(subscription);
+  }
+
+  /** The subscribed topics (empty when not subscribed). */
+  public Set<String> subscription() {
+    return subscription;
+  }
+
+  /** Leaves the group: its partitions are revoked (committed first with auto-commit) and released. */
+  public void unsubscribe() {
+    ensureOpen();
+    if (group == null) return;
+    releaseAll();
+    group.close();
+    group = null;
+    subscription = Set.of();
+  }
+
+  private void releaseAll() {
+    List<TopicPartition> all = List.copyOf(assigned.keySet());
+    if (!all.isEmpty()) {
+      if (config.enableAutoCommit()) commitQuietly(positions(all));
+      listen(l -> l.onPartitionsRevoked(all));
+    }
+    assigned.clear();
+    awaitingCommitted.clear();
+  }
+
+  /**
+   * Brings the assignment in line with the group's: lost partitions are dropped (the listener's
+   * onPartitionsLost), revoked ones committed (auto-commit) and released, new ones added with
+   * their committed offsets; then what the consumer owns is reported to the coordinator.
+   */
+  private void reconcileGroup() {
+    group.polled();
+    GroupMembership.Snapshot s = group.snapshot();
+    if (s.fatal() != null) throw s.fatal();
+    if (s.lostCount() != lostHandled) {
+      lostHandled = s.lostCount();
+      List<TopicPartition> lost = List.copyOf(assigned.keySet());
+      assigned.clear();
+      awaitingCommitted.clear();
+      if (!lost.isEmpty()) listen(l -> l.onPartitionsLost(lost));
+    }
+    Set<TopicPartition> target = s.assignment();
+    List<TopicPartition> revoked = new ArrayList<>();
+    for (TopicPartition tp : assigned.keySet()) {
+      if (!target.contains(tp)) revoked.add(tp);
+    }
+    if (!revoked.isEmpty()) {
+      if (config.enableAutoCommit()) commitQuietly(positions(revoked));
+      listen(l -> l.onPartitionsRevoked(revoked));
+      for (TopicPartition tp : revoked) {
+        assigned.remove(tp);
+        awaitingCommitted.remove(tp);
+      }
+    }
+    List<TopicPartition> added = new ArrayList<>();
+    List<TopicPartition> sortedTarget = new ArrayList<>(target);
+    sortedTarget.sort(java.util.Comparator.comparing(TopicPartition::topic).thenComparingInt(TopicPartition::partition));
+    for (TopicPartition tp : sortedTarget) {
+      if (!assigned.containsKey(tp)) {
+        assigned.put(tp, new PartitionState());
+        awaitingCommitted.add(tp);
+        added.add(tp);
+      }
+    }
+    loadCommitted();
+    if (!added.isEmpty()) listen(l -> l.onPartitionsAssigned(added));
+    group.owned(Set.copyOf(assigned.keySet()));
+  }
+
+  /** Positions from the group's committed offsets for partitions waiting for them; retried at the next poll on failure. */
+  private void loadCommitted() {
+    if (awaitingCommitted.isEmpty()) return;
+    Map<TopicPartition, OffsetAndMetadata> committed;
+    try {
+      committed = groupOffsets.fetch(Set.copyOf(awaitingCommitted), config.requestTimeoutMs());
+    } catch (BrookException e) {
+      if (e.code() == ErrorCode.INVALID_GROUP_ID) throw e;
+      log.debug("committed offsets of group {} not read yet: {}", config.groupId(), e.getMessage());
+      return;
+    }
+    for (TopicPartition tp : awaitingCommitted) {
+      PartitionState st = assigned.get(tp);
+      OffsetAndMetadata o = committed.get(tp);
+      if (st != null && o != null) st.position = o.offset(); // else: the reset policy, as a partition without a position
+    }
+    awaitingCommitted.clear();
+  }
+
+  private void listen(java.util.function.Consumer<ConsumerRebalanceListener> call) {
+    if (rebalanceListener == null) return;
+    call.accept(rebalanceListener); // the application's exception ends this poll, as in Kafka
+  }
+
+  /** The current positions of {@code tps} that have one, as offsets to commit. */
+  private Map<TopicPartition, OffsetAndMetadata> positions(Collection<TopicPartition> tps) {
+    Map<TopicPartition, OffsetAndMetadata> out = new LinkedHashMap<>();
+    for (TopicPartition tp : tps) {
+      PartitionState st = assigned.get(tp);
+      if (st != null && st.position != null) out.put(tp, new OffsetAndMetadata(st.position));
+    }
+    return out;
+  }
+
+  private void commitQuietly(Map<TopicPartition, OffsetAndMetadata> offsets) {
+    try {
+      groupOffsets.commit(offsets, group, config.requestTimeoutMs());
+    } catch (BrookException e) {
+      log.warn("group {}: committing {} offsets failed: {}", config.groupId(), offsets.size(), e.getMessage());
+    }
+  }
+
+  /**
+   * Commits the positions of every assigned partition (the offsets after the records the last
+   * poll returned), waiting until they are durable.
+   *
+   * @throws BrookException FENCED_MEMBER_EPOCH / UNKNOWN_MEMBER_ID / PARTITION_NOT_OWNED when the
+   *     partitions were taken from this consumer, or the last error after requestTimeoutMs
+   */
+  public void commitSync() {
+    ensureGroup();
+    groupOffsets.commit(positions(assigned.keySet()), group, config.requestTimeoutMs());
+  }
+
+  /** Commits the given offsets, waiting until they are durable (see {@link #commitSync()}). */
+  public void commitSync(Map<TopicPartition, OffsetAndMetadata> offsets) {
+    ensureGroup();
+    groupOffsets.commit(Map.copyOf(offsets), group, config.requestTimeoutMs());
+  }
+
+  /**
+   * Commits the positions of every assigned partition without waiting; {@code callback} (may be
+   * null) hears the outcome on the polling thread, during a later poll.
+   */
+  public void commitAsync(java.util.function.BiConsumer<Map<TopicPartition, OffsetAndMetadata>, BrookException> callback) {
+    ensureGroup();
+    Map<TopicPartition, OffsetAndMetadata> offsets = positions(assigned.keySet());
+    GroupMembership g = group;
+    java.util.concurrent.CompletableFuture.runAsync(() -> {
+      BrookException error = null;
+      try {
+        groupOffsets.commit(offsets, g, config.requestTimeoutMs());
+      } catch (BrookException e) {
+        error = e;
+      } catch (RuntimeException e) {
+        error = new BrookException(ErrorCode.UNKNOWN_SERVER_ERROR, "commit failed: " + e, e);
+      }
+      BrookException failed = error;
+      if (callback != null) completed.add((Runnable) () -> callback.accept(offsets, failed));
+      else if (failed != null) log.warn("group {}: async commit failed: {}", config.groupId(), failed.getMessage());
+    });
+  }
+
+  /** The group's committed offsets of {@code tps}; a partition without one is absent. */
+  public Map<TopicPartition, OffsetAndMetadata> committed(Set<TopicPartition> tps) {
+    ensureOpen();
+    if (config.groupId() == null) throw new IllegalStateException("committed offsets need a group: set ConsumerConfig groupId");
+    GroupOffsets o = groupOffsets != null ? groupOffsets
+        : new GroupOffsets(config.groupId(), metadata, channels, config.retryBackoffMs());
+    return o.fetch(Set.copyOf(tps), config.requestTimeoutMs());
+  }
+
+  private void ensureGroup() {
+    ensureOpen();
+    if (group == null) throw new IllegalStateException("commits need a subscribed consumer (subscribe first)");
+  }
 
   public Set<TopicPartition> assignment() {
     return Set.copyOf(assigned.keySet());
@@ -110,6 +327,7 @@ public final class Consumer<K, V> implements AutoCloseable {
   public void seek(TopicPartition tp, long offset) {
     if (offset < 0) throw new IllegalArgumentException("offset must be >= 0, got " + offset);
     PartitionState s = state(tp);
+    awaitingCommitted.remove(tp); // an explicit position wins over the committed offset
     s.position = offset;
     s.pendingReset = null;
     s.buffered = null;
@@ -130,6 +348,7 @@ public final class Consumer<K, V> implements AutoCloseable {
   private void resetLazily(Collection<TopicPartition> tps, ConsumerConfig.OffsetReset how) {
     for (TopicPartition tp : tps.isEmpty() ? List.copyOf(assigned.keySet()) : tps) {
       PartitionState s = state(tp);
+      awaitingCommitted.remove(tp);
       s.position = null;
       s.pendingReset = how;
       s.buffered = null;
@@ -140,6 +359,10 @@ public final class Consumer<K, V> implements AutoCloseable {
   /** The offset of the next record poll will return for {@code tp}, resolving a reset if needed. */
   public long position(TopicPartition tp) {
     PartitionState s = state(tp);
+    if (awaitingCommitted.contains(tp)) loadCommitted();
+    if (awaitingCommitted.contains(tp)) {
+      throw new BrookException(ErrorCode.COORDINATOR_NOT_AVAILABLE, "the committed offset of " + tp + " cannot be read yet");
+    }
     if (s.position == null) resolvePositions(List.of(tp));
     return s.position;
   }
@@ -171,10 +394,20 @@ public final class Consumer<K, V> implements AutoCloseable {
   public ConsumerRecords<K, V> poll(Duration timeout) {
     ensureOpen();
     long deadline = System.currentTimeMillis() + Math.max(0, timeout.toMillis());
+    boolean first = true;
     while (true) {
       checkWakeup();
       Object c;
       while ((c = completed.poll()) != null) handle(c);
+      if (group != null) {
+        if (first && config.enableAutoCommit() && System.currentTimeMillis() >= nextAutoCommitMs) {
+          // The positions after the records the previous poll returned: at-least-once.
+          nextAutoCommitMs = System.currentTimeMillis() + config.autoCommitIntervalMs();
+          commitAsync(null);
+        }
+        reconcileGroup();
+      }
+      first = false;
       resolvePositions(missingPositions());
       ConsumerRecords<K, V> records = drainBuffered();
       long now = System.currentTimeMillis();
@@ -212,6 +445,11 @@ public final class Consumer<K, V> implements AutoCloseable {
   private void handle(Object c) {
     if (c == WAKEUP) {
       checkWakeup();
+      return;
+    }
+    if (c == GROUP_CHANGED) return; // the loop reconciles the assignment next
+    if (c instanceof Runnable r) {
+      r.run(); // an async commit's callback
       return;
     }
     FetchStream.Completed done = (FetchStream.Completed) c;
@@ -390,7 +628,7 @@ public final class Consumer<K, V> implements AutoCloseable {
   private List<TopicPartition> missingPositions() {
     List<TopicPartition> out = null;
     for (Map.Entry<TopicPartition, PartitionState> e : assigned.entrySet()) {
-      if (e.getValue().position == null) {
+      if (e.getValue().position == null && !awaitingCommitted.contains(e.getKey())) {
         if (out == null) out = new ArrayList<>();
         out.add(e.getKey());
       }
@@ -501,6 +739,15 @@ public final class Consumer<K, V> implements AutoCloseable {
   @Override
   public void close() {
     if (closed) return;
+    if (group != null) {
+      try {
+        releaseAll();
+      } catch (RuntimeException e) {
+        log.warn("group {}: releasing partitions on close failed: {}", config.groupId(), e.toString());
+      }
+      group.close(); // leaves the group at once
+      group = null;
+    }
     closed = true;
     for (FetchStream s : streams.values()) s.cancel("consumer closed");
     streams.clear();

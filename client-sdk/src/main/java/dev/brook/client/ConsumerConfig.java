@@ -39,8 +39,23 @@ public final class ConsumerConfig {
   private final long retryBackoffMs;
   private final ChannelFactory channelFactory;
   private final java.util.function.Consumer<OffsetResetEvent> offsetResetListener;
+  private final String groupId;
+  private final String groupInstanceId;
+  private final boolean enableAutoCommit;
+  private final long autoCommitIntervalMs;
+  private final int maxPollIntervalMs;
+  private final String groupRemoteAssignor;
 
   private ConsumerConfig(Builder b) {
+    this.groupId = b.groupId == null || b.groupId.isEmpty() ? null : b.groupId;
+    if (this.groupId != null && (this.groupId.length() > 255 || this.groupId.indexOf('\0') >= 0)) {
+      throw new IllegalArgumentException("groupId must be 1 to 255 characters without NUL, got '" + b.groupId + "'");
+    }
+    this.groupInstanceId = b.groupInstanceId == null || b.groupInstanceId.isEmpty() ? null : b.groupInstanceId;
+    this.enableAutoCommit = b.enableAutoCommit;
+    this.autoCommitIntervalMs = ClientConfigs.positive("autoCommitIntervalMs", b.autoCommitIntervalMs);
+    this.maxPollIntervalMs = ClientConfigs.positive("maxPollIntervalMs", b.maxPollIntervalMs);
+    this.groupRemoteAssignor = b.groupRemoteAssignor == null || b.groupRemoteAssignor.isEmpty() ? null : b.groupRemoteAssignor;
     this.offsetResetListener = b.offsetResetListener;
     this.bootstrapServers = ClientConfigs.checkServers(b.bootstrapServers);
     this.clientId = b.clientId;
@@ -66,6 +81,18 @@ public final class ConsumerConfig {
           "isolationLevel must be read_uncommitted or read_committed, got '" + b.isolationLevel + "'");
     }
   }
+
+  /** {@code group.id}: the consumer group of {@link Consumer#subscribe}; null without one. */
+  public String groupId() { return groupId; }
+  /** {@code group.instance.id}: a static member's stable id, or null. */
+  public String groupInstanceId() { return groupInstanceId; }
+  /** {@code enable.auto.commit}: commit the positions of the last poll in the background of poll. */
+  public boolean enableAutoCommit() { return enableAutoCommit; }
+  public long autoCommitIntervalMs() { return autoCommitIntervalMs; }
+  /** {@code max.poll.interval.ms}: the longest gap between polls before the member leaves its group. */
+  public int maxPollIntervalMs() { return maxPollIntervalMs; }
+  /** {@code group.remote.assignor}: the server-side assignor asked for, or null for the broker's default. */
+  public String groupRemoteAssignor() { return groupRemoteAssignor; }
 
   public static Builder builder() {
     return new Builder();
@@ -100,8 +127,21 @@ public final class ConsumerConfig {
     private long retryBackoffMs = 100;
     private ChannelFactory channelFactory;
     private java.util.function.Consumer<OffsetResetEvent> offsetResetListener;
+    private String groupId;
+    private String groupInstanceId;
+    private boolean enableAutoCommit = true;
+    private long autoCommitIntervalMs = 5000;
+    private int maxPollIntervalMs = 300_000;
+    private String groupRemoteAssignor;
 
     private Builder() {}
+
+    public Builder groupId(String id) { this.groupId = id; return this; }
+    public Builder groupInstanceId(String id) { this.groupInstanceId = id; return this; }
+    public Builder enableAutoCommit(boolean enabled) { this.enableAutoCommit = enabled; return this; }
+    public Builder autoCommitIntervalMs(long ms) { this.autoCommitIntervalMs = ms; return this; }
+    public Builder maxPollIntervalMs(int ms) { this.maxPollIntervalMs = ms; return this; }
+    public Builder groupRemoteAssignor(String name) { this.groupRemoteAssignor = name; return this; }
 
     public Builder bootstrapServers(List<String> servers) { this.bootstrapServers = servers; return this; }
     public Builder bootstrapServers(String servers) { this.bootstrapServers = ClientConfigs.parseServers(servers); return this; }

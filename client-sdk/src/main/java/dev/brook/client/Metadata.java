@@ -238,6 +238,11 @@ final class Metadata {
     return brokers;
   }
 
+  /** Every known broker address then the bootstrap ones, rotated, recently failed ones last. */
+  List<String> addresses() {
+    return candidateAddresses();
+  }
+
   private List<String> candidateAddresses() {
     List<String> out = new ArrayList<>(brokers.values());
     for (String b : bootstrap) {
