@@ -18,7 +18,7 @@ import java.util.concurrent.CompletableFuture;
  *
  * <p>Reads are answered by the Raft leader, which has applied every write acknowledged before.
  * Failures: a refused write fails with a {@link QuorumException} whose code says why
- * (NOT_COORDINATOR, INVALID_UPDATE_VERSION, NON_EMPTY_GROUP, INVALID_GROUP_ID); an unreachable
+ * (NOT_COORDINATOR, INVALID_UPDATE_VERSION, NON_EMPTY_GROUP, GROUP_ID_NOT_FOUND, INVALID_GROUP_ID); an unreachable
  * quorum with QUORUM_NOT_AVAILABLE. Offset commits answer per group. Thread-safe.
  */
 public interface GroupStateClient {
@@ -42,6 +42,12 @@ public interface GroupStateClient {
    * topic that was deleted and created again is not returned.
    */
   CompletableFuture<List<CommittedOffset>> fetchOffsets(String groupId, Collection<OffsetKey> partitions);
+
+  /** Every group with durable state or committed offsets, sorted by id. */
+  CompletableFuture<List<GroupSummary>> listGroups();
+
+  /** One group as {@link #listGroups} lists it. */
+  record GroupSummary(String groupId, int memberCount, long version) {}
 
   /** Null when {@code groupId} is acceptable, else why not. */
   static String invalidGroupId(String groupId) {

@@ -85,6 +85,8 @@ class GroupStateQuorumTest {
     assertThat(g.version()).isEqualTo(v1);
     assertThat(g.data().toStringUtf8()).isEqualTo("state-1");
     assertThat(g.members()).containsExactly(new DurableMember("m1", 3, ByteString.copyFromUtf8("member")));
+    assertThat(after.listGroups().get(10, TimeUnit.SECONDS))
+        .containsExactly(new GroupStateClient.GroupSummary("g", 1, v1));
     List<CommittedOffset> offsets = after.fetchOffsets("g", List.of()).get(10, TimeUnit.SECONDS);
     assertThat(offsets).singleElement().satisfies(o -> {
       assertThat(o.topic()).isEqualTo("t");

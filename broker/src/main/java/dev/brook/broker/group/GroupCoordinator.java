@@ -112,6 +112,30 @@ public final class GroupCoordinator {
     return store.fetchOffsets(groupId, partitions);
   }
 
+  /**
+   * The group's durable state for describe (from the store, on any broker), or null when the
+   * group has never been written.
+   */
+  public CompletableFuture<ConsumerGroup> describe(String groupId) {
+    return store.read(groupId).thenApply(history -> history.isEmpty() ? null
+        : ConsumerGroup.load(groupId, sessionTimeoutMs, history, clockMs.getAsLong()));
+  }
+
+  /**
+   * Deletes a group without members and its committed offsets: NONE, NON_EMPTY_GROUP,
+   * GROUP_ID_NOT_FOUND, or the store's failure code.
+   */
+  public CompletableFuture<ErrorCode> delete(String groupId) {
+    return run(groupId, g -> new Outcome(g.members().isEmpty() ? ErrorCode.NONE : ErrorCode.NON_EMPTY_GROUP, "", null,
+        List.of(), Set.of()))
+        .thenCompose(o -> o.error() != ErrorCode.NONE ? CompletableFuture.completedFuture(o.error())
+            : store.delete(groupId).handle((v, e) -> {
+              unload(groupId);
+              if (e != null) return codeOf(e);
+              return ErrorCode.NONE;
+            }));
+  }
+
   /** Removes the members of loaded groups whose session or rebalance timeout passed. */
   public CompletableFuture<Void> expireAll() {
     CompletableFuture<?>[] all = groups.keySet().stream()

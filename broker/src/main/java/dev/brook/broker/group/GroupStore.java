@@ -14,6 +14,18 @@ public interface GroupStore {
   /** The group's durable state in compact form ({@link ConsumerGroup#asChanges}); empty for a group never written. */
   CompletableFuture<List<GroupChange>> load(String groupId);
 
+  /**
+   * The group's durable state as {@link #load} returns it, for describing it: unlike load, it
+   * does not become the version the next write is decided on.
+   */
+  CompletableFuture<List<GroupChange>> read(String groupId);
+
+  /**
+   * Deletes the group (which has no members) and its committed offsets; fails with
+   * GROUP_ID_NOT_FOUND when there is neither, NON_EMPTY_GROUP when a member joined since.
+   */
+  CompletableFuture<Void> delete(String groupId);
+
   /** Makes {@code changes} durable, in order; completes once they are, exceptionally when refused or lost. */
   CompletableFuture<Void> write(String groupId, List<GroupChange> changes);
 

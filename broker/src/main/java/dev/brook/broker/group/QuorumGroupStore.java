@@ -69,19 +69,44 @@ public final class QuorumGroupStore implements GroupStore {
 
   @Override
   public CompletableFuture<List<GroupChange>> load(String groupId) {
+    return fetch(groupId, true);
+  }
+
+  @Override
+  public CompletableFuture<List<GroupChange>> read(String groupId) {
+    return fetch(groupId, false);
+  }
+
+  private CompletableFuture<List<GroupChange>> fetch(String groupId, boolean track) {
     return quorum.fetchGroup(groupId).handle((g, e) -> {
       if (e != null) throw failure(groupId, e);
       try {
         GroupLevel level = GroupStateCodec.decodeLevel(g.data());
         List<GroupMember> members = new ArrayList<>(g.members().size());
         for (DurableMember m : g.members()) members.add(GroupStateCodec.decodeMember(m.data()));
-        known.put(groupId, new Known(g.version(), level));
+        if (track) known.put(groupId, new Known(g.version(), level));
         return g.version() == 0 ? List.of() : GroupStateCodec.asChanges(level, members);
       } catch (InvalidProtocolBufferException ex) {
         throw new GroupCallException(ErrorCode.UNKNOWN_SERVER_ERROR, "group " + groupId + " is stored in a form this broker"
             + " cannot read: " + ex.getMessage(), ex);
       }
     });
+  }
+
+  @Override
+  public CompletableFuture<Void> delete(String groupId) {
+    Known k = known.get(groupId);
+    long epoch = brokerEpoch.getAsLong();
+    if (k == null || epoch < 0) {
+      return CompletableFuture.failedFuture(new GroupCallException(ErrorCode.COORDINATOR_NOT_AVAILABLE,
+          "group " + groupId + " must be loaded by a registered coordinator before it is deleted", null));
+    }
+    return quorum.writeGroup(new GroupStateClient.GroupWrite(groupId, brokerId, epoch, k.version(), null, List.of(), List.of(),
+        true)).handle((version, e) -> {
+          known.remove(groupId);
+          if (e != null) throw failure(groupId, e);
+          return null;
+        });
   }
 
   @Override
@@ -224,7 +249,7 @@ public final class QuorumGroupStore implements GroupStore {
     if (cause instanceof GroupCallException g) return g;
     if (cause instanceof QuorumException q) {
       ErrorCode code = switch (q.code()) {
-        case NOT_COORDINATOR, INVALID_GROUP_ID, NON_EMPTY_GROUP -> q.code();
+        case NOT_COORDINATOR, INVALID_GROUP_ID, NON_EMPTY_GROUP, GROUP_ID_NOT_FOUND -> q.code();
         // Another coordinator wrote since this one read: this one is being replaced.
         case INVALID_UPDATE_VERSION -> ErrorCode.NOT_COORDINATOR;
         default -> ErrorCode.COORDINATOR_NOT_AVAILABLE;

@@ -114,7 +114,8 @@ public final class BrookNode implements AutoCloseable {
     services.add(new MetadataServiceImpl(replicas, metadata, config.autoCreateTopics()).bindService());
     services.add(new AdminServiceImpl(metadata, replicas, config.topicDefaults()).bindService());
     groups = startGroupCoordinator(metadata);
-    services.add(new GroupServiceImpl(groups, replicas::image, config.nodeId(), config.groupHeartbeatIntervalMs()).bindService());
+    services.add(new GroupServiceImpl(groups, metadata.groups(), replicas::image, config.nodeId(),
+        config.groupHeartbeatIntervalMs()).bindService());
     HostPort address = config.brokerAddress();
     NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(address.host(), address.port()))
         .maxInboundMessageSize(config.maxRequestBytes())

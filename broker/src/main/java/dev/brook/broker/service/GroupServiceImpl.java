@@ -8,6 +8,16 @@ import dev.brook.broker.group.GroupMember;
 import dev.brook.broker.group.OffsetAndMetadata;
 import dev.brook.broker.group.TopicPartition;
 import dev.brook.proto.v1.CommittedPartitionOffset;
+import dev.brook.proto.v1.DeleteGroupsRequest;
+import dev.brook.proto.v1.DeleteGroupsResponse;
+import dev.brook.proto.v1.DeletedGroup;
+import dev.brook.proto.v1.DescribeGroupsRequest;
+import dev.brook.proto.v1.DescribeGroupsResponse;
+import dev.brook.proto.v1.DescribedGroup;
+import dev.brook.proto.v1.DescribedMember;
+import dev.brook.proto.v1.ListGroupsRequest;
+import dev.brook.proto.v1.ListGroupsResponse;
+import dev.brook.proto.v1.ListedGroup;
 import dev.brook.proto.v1.ConsumerGroupHeartbeatRequest;
 import dev.brook.proto.v1.ConsumerGroupHeartbeatResponse;
 import dev.brook.proto.v1.Error;
@@ -39,6 +49,7 @@ import java.util.Set;
 import java.util.SortedSet;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -59,13 +70,16 @@ public final class GroupServiceImpl extends GroupServiceGrpc.GroupServiceImplBas
   private static final Logger LOG = LoggerFactory.getLogger(GroupServiceImpl.class);
 
   private final GroupCoordinator coordinator;
+  private final GroupStateClient groups;
   private final Supplier<MetadataImage> image;
   private final int nodeId;
   private final int heartbeatIntervalMs;
 
   /** @param image the broker's current metadata image, or null while it is starting */
-  public GroupServiceImpl(GroupCoordinator coordinator, Supplier<MetadataImage> image, int nodeId, long heartbeatIntervalMs) {
+  public GroupServiceImpl(GroupCoordinator coordinator, GroupStateClient groups, Supplier<MetadataImage> image, int nodeId,
+      long heartbeatIntervalMs) {
     this.coordinator = coordinator;
+    this.groups = groups;
     this.image = image;
     this.nodeId = nodeId;
     this.heartbeatIntervalMs = (int) heartbeatIntervalMs;
@@ -374,6 +388,93 @@ public final class GroupServiceImpl extends GroupServiceGrpc.GroupServiceImplBas
             .setPartition(tp.partition()).setOffset(o.offset()).setLeaderEpoch(o.leaderEpoch()).setMetadata(o.metadata())
             .setCommitTimestampMs(o.commitTimestampMs())));
       }
+      reply(out, r.build());
+    });
+  }
+
+  @Override
+  public void listGroups(ListGroupsRequest request, StreamObserver<ListGroupsResponse> out) {
+    groups.listGroups().whenComplete((list, e) -> {
+      ListGroupsResponse.Builder r = ListGroupsResponse.newBuilder();
+      if (e != null) {
+        Throwable c = e.getCause() != null ? e.getCause() : e;
+        r.setError(Errors.of(ErrorCode.COORDINATOR_NOT_AVAILABLE, "cannot list groups: " + c.getMessage()));
+      } else {
+        r.setError(Errors.NONE);
+        for (GroupStateClient.GroupSummary g : list) {
+          r.addGroups(ListedGroup.newBuilder().setGroupId(g.groupId()).setMemberCount(g.memberCount()));
+        }
+      }
+      reply(out, r.build());
+    });
+  }
+
+  @Override
+  public void describeGroups(DescribeGroupsRequest request, StreamObserver<DescribeGroupsResponse> out) {
+    List<CompletableFuture<DescribedGroup>> all = new ArrayList<>();
+    for (String id : request.getGroupIdsList()) all.add(describe(id));
+    CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).whenComplete((v, e) -> {
+      DescribeGroupsResponse.Builder r = DescribeGroupsResponse.newBuilder();
+      all.forEach(f -> r.addGroups(f.join()));
+      reply(out, r.build());
+    });
+  }
+
+  private CompletableFuture<DescribedGroup> describe(String groupId) {
+    DescribedGroup.Builder d = DescribedGroup.newBuilder().setGroupId(groupId).setCoordinatorId(-1);
+    String invalid = GroupStateClient.invalidGroupId(groupId);
+    if (invalid != null) return CompletableFuture.completedFuture(d.setError(Errors.of(ErrorCode.INVALID_GROUP_ID, invalid)).build());
+    MetadataImage current = image.get();
+    if (current != null) {
+      int c = GroupPlacement.coordinator(groupId, current);
+      BrokerImage b = c < 0 ? null : current.brokers().get(c);
+      if (b != null) d.setCoordinatorId(c).setCoordinatorAddress(b.address());
+    }
+    return coordinator.describe(groupId).handle((g, e) -> {
+      if (e != null) {
+        Throwable c = e.getCause() != null ? e.getCause() : e;
+        return d.setError(Errors.of(ErrorCode.COORDINATOR_NOT_AVAILABLE, "cannot read group " + groupId + ": " + c.getMessage()))
+            .build();
+      }
+      if (g == null) return d.setError(Errors.of(ErrorCode.GROUP_ID_NOT_FOUND, "group " + groupId + " does not exist")).build();
+      d.setError(Errors.NONE).setState(g.state()).setGroupEpoch(g.groupEpoch()).setAssignmentEpoch(g.assignmentEpoch());
+      Map<String, Set<TopicPartition>> target = g.targetAssignment();
+      for (GroupMember m : g.members().values()) {
+        DescribedMember.Builder dm = DescribedMember.newBuilder().setMemberId(m.memberId()).setClientId(m.clientId())
+            .setClientHost(m.clientHost()).addAllSubscribedTopics(m.subscribedTopics()).setMemberEpoch(m.memberEpoch())
+            .setState(m.state().name()).setAssigned(toOwned(m.assigned())).setPendingRevocation(toOwned(m.pendingRevocation()))
+            .setTarget(toOwned(target.getOrDefault(m.memberId(), Set.of())));
+        if (m.instanceId() != null) dm.setInstanceId(m.instanceId());
+        if (m.assignor() != null) dm.setServerAssignor(m.assignor());
+        d.addMembers(dm);
+      }
+      return d.build();
+    });
+  }
+
+  @Override
+  public void deleteGroups(DeleteGroupsRequest request, StreamObserver<DeleteGroupsResponse> out) {
+    List<CompletableFuture<DeletedGroup>> all = new ArrayList<>();
+    for (String id : request.getGroupIdsList()) {
+      Error refused = notHere(id);
+      if (refused != null) {
+        all.add(CompletableFuture.completedFuture(DeletedGroup.newBuilder().setGroupId(id).setError(refused).build()));
+        continue;
+      }
+      all.add(coordinator.delete(id).handle((code, e) -> {
+        ErrorCode c = e != null ? GroupCoordinator.codeOf(e) : code;
+        String message = switch (c) {
+          case NONE -> "";
+          case NON_EMPTY_GROUP -> "group " + id + " has members; stop them first";
+          case GROUP_ID_NOT_FOUND -> "group " + id + " does not exist";
+          default -> e != null && e.getCause() != null ? e.getCause().getMessage() : c.name();
+        };
+        return DeletedGroup.newBuilder().setGroupId(id).setError(c == ErrorCode.NONE ? Errors.NONE : Errors.of(c, message)).build();
+      }));
+    }
+    CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).whenComplete((v, e) -> {
+      DeleteGroupsResponse.Builder r = DeleteGroupsResponse.newBuilder();
+      all.forEach(f -> r.addGroups(f.join()));
       reply(out, r.build());
     });
   }

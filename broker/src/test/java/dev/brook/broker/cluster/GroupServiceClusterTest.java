@@ -8,6 +8,13 @@ import dev.brook.proto.v1.CommittedPartitionOffset;
 import dev.brook.proto.v1.ConsumerGroupHeartbeatRequest;
 import dev.brook.proto.v1.ConsumerGroupHeartbeatResponse;
 import dev.brook.proto.v1.CreateTopicsRequest;
+import dev.brook.proto.v1.DeleteGroupsRequest;
+import dev.brook.proto.v1.DeletedGroup;
+import dev.brook.proto.v1.DescribeGroupsRequest;
+import dev.brook.proto.v1.DescribedGroup;
+import dev.brook.proto.v1.DescribedMember;
+import dev.brook.proto.v1.ListGroupsRequest;
+import dev.brook.proto.v1.ListedGroup;
 import dev.brook.proto.v1.ErrorCode;
 import dev.brook.proto.v1.FindCoordinatorRequest;
 import dev.brook.proto.v1.FindCoordinatorResponse;
@@ -191,6 +198,28 @@ class GroupServiceClusterTest {
       Set<Integer> both = new HashSet<>(a.owned);
       both.addAll(b.owned);
       assertThat(both).hasSize(6);
+
+      // Any broker describes and lists the group; a group with members cannot be deleted.
+      await().atMost(WAIT).untilAsserted(() -> {
+        DescribedGroup d = GroupServiceGrpc.newBlockingStub(cluster.channel(other)).describeGroups(
+            DescribeGroupsRequest.newBuilder().addGroupIds(GROUP).addGroupIds("nope").build()).getGroups(0);
+        assertThat(d.getError().getCode()).isEqualTo(ErrorCode.NONE);
+        assertThat(d.getCoordinatorId()).isEqualTo(coordinator);
+        assertThat(d.getMembersList()).extracting(DescribedMember::getMemberId).containsExactlyInAnyOrder("member-a", "member-b");
+        assertThat(d.getMembersList()).allSatisfy(m -> {
+          assertThat(m.getClientId()).startsWith("c-member-");
+          assertThat(m.getClientHost()).isEqualTo("/127.0.0.1");
+          assertThat(m.getAssigned().getTopics(0).getPartitionsCount()).isEqualTo(3);
+        });
+      });
+      assertThat(GroupServiceGrpc.newBlockingStub(cluster.channel(other)).describeGroups(
+          DescribeGroupsRequest.newBuilder().addGroupIds("nope").build()).getGroups(0).getError().getCode())
+          .isEqualTo(ErrorCode.GROUP_ID_NOT_FOUND);
+      assertThat(GroupServiceGrpc.newBlockingStub(cluster.channel(other)).listGroups(ListGroupsRequest.getDefaultInstance())
+          .getGroupsList()).extracting(ListedGroup::getGroupId).contains(GROUP);
+      DeletedGroup refused = GroupServiceGrpc.newBlockingStub(cluster.channel(coordinator)).deleteGroups(
+          DeleteGroupsRequest.newBuilder().addGroupIds(GROUP).build()).getGroups(0);
+      assertThat(refused.getError().getCode()).isEqualTo(ErrorCode.NON_EMPTY_GROUP);
 
       // Commits: by the owner with its epoch; a stale epoch is refused; readable from any broker.
       int pa = a.owned.iterator().next();

@@ -37,6 +37,18 @@ class GroupCoordinatorTest {
     }
 
     @Override
+    public CompletableFuture<List<GroupChange>> read(String groupId) {
+      return load(groupId);
+    }
+
+    @Override
+    public CompletableFuture<Void> delete(String groupId) {
+      boolean existed = durable.remove(groupId) != null | offsets.remove(groupId) != null;
+      return existed ? CompletableFuture.completedFuture(null) : CompletableFuture.failedFuture(
+          new GroupCoordinator.GroupCallException(ErrorCode.GROUP_ID_NOT_FOUND, "no group " + groupId, null));
+    }
+
+    @Override
     public synchronized CompletableFuture<Void> write(String groupId, List<GroupChange> changes) {
       writes++;
       if (refuse) return CompletableFuture.failedFuture(new IllegalStateException("not the coordinator by the quorum"));

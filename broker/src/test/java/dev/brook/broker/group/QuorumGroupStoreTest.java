@@ -174,4 +174,20 @@ class QuorumGroupStoreTest {
           .offset()).isEqualTo(4);
     }
   }
+
+  @Test
+  void onlyAGroupWithoutMembersIsDeletedWithItsOffsets() throws Exception {
+    GroupCoordinator c = coordinator(store(brokerEpoch));
+    Outcome a = c.heartbeat("g", join("a")).get(10, TimeUnit.SECONDS);
+    TopicPartition tp = a.member().assigned().first();
+    c.commitOffsets("g", "a", a.member().memberEpoch(), Map.of(tp, new OffsetAndMetadata(5, -1, "", 0))).get(10, TimeUnit.SECONDS);
+    assertThat(c.delete("g").get(10, TimeUnit.SECONDS)).isEqualTo(ErrorCode.NON_EMPTY_GROUP);
+    assertThat(c.describe("g").get(10, TimeUnit.SECONDS).members()).containsOnlyKeys("a");
+
+    c.heartbeat("g", beat("a", -1, Set.of())).get(10, TimeUnit.SECONDS); // a leaves
+    assertThat(c.delete("g").get(10, TimeUnit.SECONDS)).isEqualTo(ErrorCode.NONE);
+    assertThat(c.describe("g").get(10, TimeUnit.SECONDS)).isNull();
+    assertThat(c.fetchOffsets("g", Set.of()).get(10, TimeUnit.SECONDS)).isEmpty();
+    assertThat(c.delete("g").get(10, TimeUnit.SECONDS)).isEqualTo(ErrorCode.GROUP_ID_NOT_FOUND);
+  }
 }

@@ -15,6 +15,8 @@ import dev.brook.quorum.proto.FetchOffsetsReply;
 import dev.brook.quorum.proto.GroupCommitResult;
 import dev.brook.quorum.proto.GroupOffsetCommit;
 import dev.brook.quorum.proto.GroupRecord;
+import dev.brook.quorum.proto.GroupSummary;
+import dev.brook.quorum.proto.ListGroupsReply;
 import dev.brook.quorum.proto.GroupWrite;
 import dev.brook.quorum.proto.GroupWriteReply;
 import dev.brook.quorum.proto.GroupWriter;
@@ -70,7 +72,8 @@ import org.slf4j.LoggerFactory;
 public final class GroupDomain implements QuorumDomain {
   private static final Logger LOG = LoggerFactory.getLogger(GroupDomain.class);
   private static final Set<RequestCase> WRITES = EnumSet.of(RequestCase.GROUP_WRITE, RequestCase.COMMIT_OFFSETS);
-  private static final Set<RequestCase> READS = EnumSet.of(RequestCase.FETCH_GROUP, RequestCase.FETCH_OFFSETS);
+  private static final Set<RequestCase> READS = EnumSet.of(RequestCase.FETCH_GROUP, RequestCase.FETCH_OFFSETS,
+      RequestCase.LIST_GROUPS);
   private static final Set<CommandCase> COMMANDS = EnumSet.of(CommandCase.GROUP_WRITE, CommandCase.COMMIT_OFFSETS);
 
   private final Supplier<MetadataImage> cluster;
@@ -193,8 +196,17 @@ public final class GroupDomain implements QuorumDomain {
       }
       case FETCH_OFFSETS -> CompletableFuture.completedFuture(fetchOffsets(req.getFetchOffsets().getGroupId(),
           req.getFetchOffsets().getPartitionsList()));
+      case LIST_GROUPS -> CompletableFuture.completedFuture(listGroups());
       default -> CompletableFuture.failedFuture(new IllegalArgumentException(req.getRequestCase() + " is not a group read"));
     };
+  }
+
+  private ListGroupsReply listGroups() {
+    TreeMap<String, GroupSummary> all = new TreeMap<>();
+    offsets.keySet().forEach(id -> all.put(id, GroupSummary.newBuilder().setGroupId(id).build()));
+    groups.forEach((id, g) -> all.put(id, GroupSummary.newBuilder().setGroupId(id).setMemberCount(g.getMembersCount())
+        .setVersion(g.getVersion()).build()));
+    return ListGroupsReply.newBuilder().addAllGroups(all.values()).build();
   }
 
   private FetchOffsetsReply fetchOffsets(String groupId, List<TopicPartitionRef> wanted) {
@@ -264,6 +276,9 @@ public final class GroupDomain implements QuorumDomain {
     if (current != null) current.getMembersList().forEach(m -> members.put(m.getMemberId(), m));
     w.getMemberRemovalsList().forEach(members::remove);
     if (w.getDeleteGroup()) {
+      if (current == null && !offsets.containsKey(id)) {
+        return refuse(ErrorCode.GROUP_ID_NOT_FOUND, "group " + id + " does not exist", version);
+      }
       if (!members.isEmpty() || !w.getMemberPutsList().isEmpty()) {
         return refuse(ErrorCode.NON_EMPTY_GROUP, "group " + id + " still has " + members.size() + " members", version);
       }

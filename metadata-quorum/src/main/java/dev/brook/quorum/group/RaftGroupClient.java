@@ -13,6 +13,8 @@ import dev.brook.quorum.proto.GroupOffsetCommit;
 import dev.brook.quorum.proto.GroupRecord;
 import dev.brook.quorum.proto.GroupWriteReply;
 import dev.brook.quorum.proto.GroupWriter;
+import dev.brook.quorum.proto.ListGroupsReply;
+import dev.brook.quorum.proto.ListGroupsRequest;
 import dev.brook.quorum.proto.OffsetCommitBatch;
 import dev.brook.quorum.proto.OffsetCommitReply;
 import dev.brook.quorum.proto.PartitionCommitError;
@@ -117,6 +119,19 @@ public final class RaftGroupClient implements GroupStateClient {
       for (CommittedOffsetRecord o : reply.getOffsetsList()) {
         out.add(new CommittedOffset(o.getTopic(), o.getPartition(), o.getOffset(), o.getLeaderEpoch(), o.getMetadata(),
             o.getCommitTimestampMs()));
+      }
+      return out;
+    });
+  }
+
+  @Override
+  public CompletableFuture<List<GroupSummary>> listGroups() {
+    QuorumRequest req = QuorumRequest.newBuilder().setListGroups(ListGroupsRequest.getDefaultInstance()).build();
+    return calls.leaderRead(req).thenApply(r -> {
+      ListGroupsReply reply = QuorumCalls.parse(r, ListGroupsReply::parseFrom);
+      List<GroupSummary> out = new ArrayList<>(reply.getGroupsCount());
+      for (dev.brook.quorum.proto.GroupSummary g : reply.getGroupsList()) {
+        out.add(new GroupSummary(g.getGroupId(), g.getMemberCount(), g.getVersion()));
       }
       return out;
     });
