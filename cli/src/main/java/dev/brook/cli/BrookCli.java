@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
         DevCommand.class,
         ServerCommand.class,
         TopicsCommand.class,
+        GroupsCommand.class,
         ProduceCommand.class,
         ConsumeCommand.class,
         PerfCommand.class,

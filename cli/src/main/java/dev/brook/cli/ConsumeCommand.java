@@ -1,10 +1,13 @@
 package dev.brook.cli;
 
+import dev.brook.client.BrookException;
 import dev.brook.client.Consumer;
 import dev.brook.client.ConsumerConfig;
+import dev.brook.client.ConsumerRebalanceListener;
 import dev.brook.client.ConsumerRecord;
 import dev.brook.client.ConsumerRecords;
 import dev.brook.client.Header;
+import dev.brook.client.OffsetAndMetadata;
 import dev.brook.client.PartitionInfo;
 import dev.brook.client.TopicPartition;
 import dev.brook.client.WakeupException;
@@ -17,7 +20,9 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -28,6 +33,9 @@ import picocli.CommandLine.Option;
     "Print the records of a topic, one value per line.",
     "Runs until --max-messages records were printed, until no record arrived for --timeout-ms, or until interrupted."})
 final class ConsumeCommand implements Callable<Integer> {
+  /** How often --group commits what was printed. */
+  private static final long COMMIT_INTERVAL_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
+
   @picocli.CommandLine.Spec
   picocli.CommandLine.Model.CommandSpec spec;
 
@@ -37,7 +45,9 @@ final class ConsumeCommand implements Callable<Integer> {
   @Option(names = "--topic", required = true, description = "The topic to read.")
   String topic;
 
-  @Option(names = "--group", description = "Consumer group to join (not supported yet).")
+  @Option(names = "--group", description = {"Join this consumer group: its members share the topic's partitions, and",
+      "each record printed is committed (at-least-once). Starts at the group's committed offsets, else at",
+      "the end (with --from-beginning: at the log start)."})
   String group;
 
   @Option(names = "--partition", description = "Read only this partition (default: all).")
@@ -70,9 +80,8 @@ final class ConsumeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (group != null) {
-      throw new Failures.CliException("consumer groups (--group) are not supported yet; "
-          + "omit --group to read all partitions without one");
+    if (group != null && (partition != null || offset != null)) {
+      throw new Failures.CliException("--group assigns partitions itself: it cannot be used with --partition or --offset");
     }
     if (maxMessages != null && maxMessages < 1) throw new Failures.CliException("--max-messages must be >= 1");
     if (timeoutMs != null && timeoutMs < 0) throw new Failures.CliException("--timeout-ms must be >= 0");
@@ -81,6 +90,9 @@ final class ConsumeCommand implements Callable<Integer> {
     ConsumerConfig config = ConsumerConfig.builder()
         .bootstrapServers(client.bootstrapServer)
         .clientId("brook-cli")
+        .groupId(group)
+        // The CLI commits exactly what it printed (a record not printed is never committed).
+        .enableAutoCommit(false)
         .autoOffsetReset(fromBeginning ? "earliest" : "latest")
         // Never skip or rewind silently: e.g. --offset past the end, or records deleted by retention.
         .offsetResetListener(event -> {
@@ -115,7 +127,55 @@ final class ConsumeCommand implements Callable<Integer> {
     return 0;
   }
 
+  /** Next offset per partition after the last printed record, for --group (committed on the way). */
+  private final Map<TopicPartition, OffsetAndMetadata> printedUpTo = new HashMap<>();
+  private long lastCommitNanos = System.nanoTime();
+
+  private void commitPrinted(Consumer<String, String> consumer, java.util.Collection<TopicPartition> only) {
+    Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+    for (TopicPartition tp : only) {
+      OffsetAndMetadata o = printedUpTo.remove(tp);
+      if (o != null) offsets.put(tp, o);
+    }
+    if (offsets.isEmpty()) return;
+    try {
+      consumer.commitSync(offsets);
+    } catch (BrookException e) {
+      PrintWriter err = spec.commandLine().getErr();
+      err.println("warning: committing offsets of group " + group + " failed: " + e.getMessage());
+      err.flush();
+    }
+  }
+
+  private void consumeGroup(Consumer<String, String> consumer, PrintWriter out) {
+    consumer.subscribe(List.of(topic), new ConsumerRebalanceListener() {
+      @Override
+      public void onPartitionsRevoked(java.util.Collection<TopicPartition> partitions) {
+        out.flush();
+        commitPrinted(consumer, partitions);
+      }
+
+      @Override
+      public void onPartitionsAssigned(java.util.Collection<TopicPartition> partitions) {}
+
+      @Override
+      public void onPartitionsLost(java.util.Collection<TopicPartition> partitions) {
+        partitions.forEach(printedUpTo::remove); // others own them now: their commit would fail
+      }
+    });
+    try {
+      printLoop(consumer, out);
+    } finally {
+      out.flush();
+      commitPrinted(consumer, List.copyOf(printedUpTo.keySet()));
+    }
+  }
+
   private void consume(Consumer<String, String> consumer, PrintWriter out) {
+    if (group != null) {
+      consumeGroup(consumer, out);
+      return;
+    }
     List<TopicPartition> partitions = new ArrayList<>();
     List<PartitionInfo> infos = TopicLookup.forConsumer(consumer, topic);
     TopicLookup.checkPartition(topic, infos, partition);
@@ -130,6 +190,10 @@ final class ConsumeCommand implements Callable<Integer> {
     } else {
       consumer.seekToEnd(partitions);
     }
+    printLoop(consumer, out);
+  }
+
+  private void printLoop(Consumer<String, String> consumer, PrintWriter out) {
     long printed = 0;
     long lastRecordNanos = System.nanoTime();
     StringBuilder line = new StringBuilder(256);
@@ -162,9 +226,14 @@ final class ConsumeCommand implements Callable<Integer> {
         line.append(r.value() == null ? "" : r.value());
         out.println(line);
         printed++;
+        if (group != null) printedUpTo.put(new TopicPartition(r.topic(), r.partition()), new OffsetAndMetadata(r.offset() + 1));
         if (maxMessages != null && printed >= maxMessages) break;
       }
       out.flush();
+      if (group != null && System.nanoTime() - lastCommitNanos > COMMIT_INTERVAL_NANOS) {
+        lastCommitNanos = System.nanoTime();
+        commitPrinted(consumer, List.copyOf(printedUpTo.keySet()));
+      }
     }
   }
 }

@@ -6,7 +6,18 @@ import com.google.common.util.concurrent.ListenableFuture;
 import com.google.common.util.concurrent.MoreExecutors;
 import dev.brook.proto.v1.AdminServiceGrpc;
 import dev.brook.proto.v1.BrokerMetadata;
+import dev.brook.proto.v1.CommittedPartitionOffset;
 import dev.brook.proto.v1.ConfigEntry;
+import dev.brook.proto.v1.DeleteGroupsRequest;
+import dev.brook.proto.v1.DeletedGroup;
+import dev.brook.proto.v1.DescribeGroupsRequest;
+import dev.brook.proto.v1.DescribedGroup;
+import dev.brook.proto.v1.DescribedMember;
+import dev.brook.proto.v1.FindCoordinatorRequest;
+import dev.brook.proto.v1.GroupServiceGrpc;
+import dev.brook.proto.v1.ListGroupsRequest;
+import dev.brook.proto.v1.ListedGroup;
+import dev.brook.proto.v1.OffsetFetchRequest;
 import dev.brook.proto.v1.CreateTopicResult;
 import dev.brook.proto.v1.CreateTopicsRequest;
 import dev.brook.proto.v1.DeleteTopicResult;
@@ -210,12 +221,24 @@ public final class Admin implements AutoCloseable {
 
   /** Runs a unary call on the first address that answers (UNAVAILABLE moves on to the next). */
   private <T> CompletableFuture<T> call(Function<AdminServiceGrpc.AdminServiceFutureStub, ListenableFuture<T>> rpc) {
+    return callAny(servers, channel -> rpc.apply(AdminServiceGrpc.newFutureStub(channel)
+        .withDeadlineAfter(timeoutMs, TimeUnit.MILLISECONDS)));
+  }
+
+  /** A GroupService call on the first of {@code addresses} that answers. */
+  private <T> CompletableFuture<T> groupCall(List<String> addresses,
+      Function<GroupServiceGrpc.GroupServiceFutureStub, ListenableFuture<T>> rpc) {
+    return callAny(addresses, channel -> rpc.apply(GroupServiceGrpc.newFutureStub(channel)
+        .withDeadlineAfter(timeoutMs, TimeUnit.MILLISECONDS)));
+  }
+
+  private <T> CompletableFuture<T> callAny(List<String> addresses, Function<ManagedChannel, ListenableFuture<T>> rpc) {
     CompletableFuture<T> result = new CompletableFuture<>();
-    attempt(rpc, 0, result, null);
+    attempt(addresses, rpc, 0, result, null);
     return result;
   }
 
-  private <T> void attempt(Function<AdminServiceGrpc.AdminServiceFutureStub, ListenableFuture<T>> rpc, int index,
+  private <T> void attempt(List<String> servers, Function<ManagedChannel, ListenableFuture<T>> rpc, int index,
       CompletableFuture<T> result, Throwable last) {
     if (index >= servers.size()) {
       Status s = last == null ? Status.UNAVAILABLE : Status.fromThrowable(last);
@@ -226,10 +249,9 @@ public final class Admin implements AutoCloseable {
     }
     ListenableFuture<T> f;
     try {
-      ManagedChannel channel = channels.get(servers.get(index));
-      f = rpc.apply(AdminServiceGrpc.newFutureStub(channel).withDeadlineAfter(timeoutMs, TimeUnit.MILLISECONDS));
+      f = rpc.apply(channels.get(servers.get(index)));
     } catch (RuntimeException e) {
-      attempt(rpc, index + 1, result, e);
+      attempt(servers, rpc, index + 1, result, e);
       return;
     }
     Futures.addCallback(f, new FutureCallback<T>() {
@@ -241,7 +263,7 @@ public final class Admin implements AutoCloseable {
       @Override
       public void onFailure(Throwable t) {
         if (Status.fromThrowable(t).getCode() == Status.Code.UNAVAILABLE) {
-          attempt(rpc, index + 1, result, t);
+          attempt(servers, rpc, index + 1, result, t);
         } else {
           Status s = Status.fromThrowable(t);
           String message = s.getCode() == Status.Code.DEADLINE_EXCEEDED
@@ -251,6 +273,85 @@ public final class Admin implements AutoCloseable {
         }
       }
     }, MoreExecutors.directExecutor());
+  }
+
+  // ------------------------------------------------------------------ consumer groups
+
+  /** Every group the cluster knows (with members, or with committed offsets), sorted by id. */
+  public CompletableFuture<List<GroupDescription.Listing>> listGroups() {
+    return groupCall(servers, stub -> stub.listGroups(ListGroupsRequest.getDefaultInstance())).thenApply(r -> {
+      if (r.getError().getCode() != ErrorCode.NONE) throw BrookException.of(r.getError(), "list groups");
+      List<GroupDescription.Listing> out = new ArrayList<>();
+      for (ListedGroup g : r.getGroupsList()) out.add(new GroupDescription.Listing(g.getGroupId(), g.getMemberCount()));
+      return out;
+    });
+  }
+
+  /** The group's state and members; fails with GROUP_ID_NOT_FOUND for a group without durable state. */
+  public CompletableFuture<GroupDescription> describeGroup(String groupId) {
+    return groupCall(servers, stub -> stub.describeGroups(DescribeGroupsRequest.newBuilder().addGroupIds(groupId).build()))
+        .thenApply(r -> {
+          DescribedGroup g = r.getGroups(0);
+          if (g.getError().getCode() != ErrorCode.NONE) throw BrookException.of(g.getError(), "describe group " + groupId);
+          List<GroupDescription.Member> members = new ArrayList<>();
+          for (DescribedMember m : g.getMembersList()) {
+            members.add(new GroupDescription.Member(m.getMemberId(), m.hasInstanceId() ? m.getInstanceId() : null,
+                m.getClientId(), m.getClientHost(), Set.copyOf(m.getSubscribedTopicsList()), m.getMemberEpoch(), m.getState(),
+                GroupMembership.fromOwned(m.getAssigned()), GroupMembership.fromOwned(m.getPendingRevocation()),
+                GroupMembership.fromOwned(m.getTarget())));
+          }
+          return new GroupDescription(g.getGroupId(), g.getState(), g.getGroupEpoch(), g.getAssignmentEpoch(),
+              g.getCoordinatorId(), g.getCoordinatorAddress(), members);
+        });
+  }
+
+  /** The group's committed offsets (every partition it has one for). */
+  public CompletableFuture<Map<TopicPartition, OffsetAndMetadata>> listGroupOffsets(String groupId) {
+    return groupCall(servers, stub -> stub.offsetFetch(OffsetFetchRequest.newBuilder().setGroupId(groupId).build()))
+        .thenApply(r -> {
+          if (r.getError().getCode() != ErrorCode.NONE) throw BrookException.of(r.getError(), "offsets of group " + groupId);
+          Map<TopicPartition, OffsetAndMetadata> out = new LinkedHashMap<>();
+          for (CommittedPartitionOffset o : r.getOffsetsList()) {
+            out.put(new TopicPartition(o.getTopic(), o.getPartition()),
+                new OffsetAndMetadata(o.getOffset(), o.getLeaderEpoch(), o.getMetadata()));
+          }
+          return out;
+        });
+  }
+
+  /**
+   * Sets the group's committed offsets (a reset); refused with UNKNOWN_MEMBER_ID while the group
+   * has members.
+   */
+  public CompletableFuture<Void> alterGroupOffsets(String groupId, Map<TopicPartition, OffsetAndMetadata> offsets) {
+    return coordinator(groupId).thenCompose(address -> groupCall(List.of(address),
+        stub -> stub.offsetCommit(GroupOffsets.request(groupId, "", -1, offsets)))).thenApply(r -> {
+          ErrorCode code = r.getError().getCode();
+          if (code == ErrorCode.UNKNOWN_MEMBER_ID) {
+            throw new BrookException(code, "group " + groupId + " has active members: stop them before resetting its offsets");
+          }
+          if (code != ErrorCode.NONE) throw BrookException.of(r.getError(), "set offsets of group " + groupId);
+          return null;
+        });
+  }
+
+  /** Deletes a group without members, and its committed offsets. */
+  public CompletableFuture<Void> deleteGroup(String groupId) {
+    return coordinator(groupId).thenCompose(address -> groupCall(List.of(address),
+        stub -> stub.deleteGroups(DeleteGroupsRequest.newBuilder().addGroupIds(groupId).build()))).thenApply(r -> {
+          DeletedGroup d = r.getGroups(0);
+          if (d.getError().getCode() != ErrorCode.NONE) throw BrookException.of(d.getError(), "delete group " + groupId);
+          return null;
+        });
+  }
+
+  /** The address of the group's coordinator. */
+  private CompletableFuture<String> coordinator(String groupId) {
+    return groupCall(servers, stub -> stub.findCoordinator(FindCoordinatorRequest.newBuilder().setGroupId(groupId).build()))
+        .thenApply(r -> {
+          if (r.getError().getCode() != ErrorCode.NONE) throw BrookException.of(r.getError(), "coordinator of group " + groupId);
+          return r.getAddress();
+        });
   }
 
   @Override
