@@ -23,7 +23,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.concurrent.Callable;
 import java.util.concurrent.CompletionException;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -49,23 +48,8 @@ final class GroupsCommand implements Runnable {
         "a subcommand is required: list, describe, reset-offsets or delete");
   }
 
-  /** Opens the Admin client (and, when asked, a consumer for log offsets) for one subcommand. */
-  abstract static class GroupCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
-
-    @Mixin
-    ClientOptions client;
-
-    @Override
-    public final Integer call() throws Exception {
-      try (Admin admin = Admin.create(client.bootstrapServer)) {
-        return run(admin, spec.commandLine().getOut());
-      }
-    }
-
-    abstract int run(Admin admin, PrintWriter out) throws Exception;
-
+  /** An admin subcommand that may also read log offsets. */
+  abstract static class GroupCommand extends TopicsCommand.AdminCommand {
     /** A consumer without a group, to read log offsets. */
     Consumer<byte[], byte[]> offsetReader() {
       return new Consumer<>(ConsumerConfig.builder().bootstrapServers(client.bootstrapServer).clientId("brook-cli").build(),
