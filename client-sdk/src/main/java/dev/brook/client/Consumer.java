@@ -94,6 +94,10 @@ public final class Consumer<K, V> implements AutoCloseable {
   /** Assigned by the group, position to come from the committed offset (not the reset policy). */
   private final Set<TopicPartition> awaitingCommitted = new LinkedHashSet<>();
   private long nextAutoCommitMs;
+  /** subscribe(Pattern): the pattern, and when the topic list is read again. */
+  private java.util.regex.Pattern subscribedPattern;
+  private long nextPatternCheckMs;
+  private static final long PATTERN_CHECK_INTERVAL_MS = 5000;
 
   public Consumer(ConsumerConfig config, Deserializer<K> keyDeserializer, Deserializer<V> valueDeserializer) {
     this.config = config;
@@ -142,6 +146,7 @@ public final class Consumer<K, V> implements AutoCloseable {
       wanted.add(t);
     }
     rebalanceListener = listener;
+    subscribedPattern = null;
     subscription = Set.copyOf(wanted);
     if (group == null) {
       group = new GroupMembership(config.groupId(), java.util.UUID.randomUUID().toString(), config.groupInstanceId(),
@@ -151,6 +156,33 @@ public final class Consumer<K, V> implements AutoCloseable {
       nextAutoCommitMs = System.currentTimeMillis() + config.autoCommitIntervalMs();
     }
     group.subscribe(subscription);
+  }
+
+  /**
+   * Joins the consumer's group subscribed to every topic whose whole name matches
+   * {@code pattern}; the topic list is read again every 5 s, so topics created (or deleted)
+   * later join (or leave) the subscription.
+   */
+  public void subscribe(java.util.regex.Pattern pattern, ConsumerRebalanceListener listener) {
+    ensureOpen();
+    java.util.Objects.requireNonNull(pattern, "pattern");
+    subscribedPattern = pattern;
+    subscribe(matching(pattern), listener);
+    subscribedPattern = pattern; // subscribe(Collection) clears it
+    nextPatternCheckMs = System.currentTimeMillis() + PATTERN_CHECK_INTERVAL_MS;
+  }
+
+  private Set<String> matching(java.util.regex.Pattern pattern) {
+    Set<String> out = new java.util.TreeSet<>();
+    try {
+      for (dev.brook.proto.v1.TopicMetadata t : metadata.fetch(List.of(), config.requestTimeoutMs()).getTopicsList()) {
+        if (pattern.matcher(t.getName()).matches()) out.add(t.getName());
+      }
+    } catch (BrookException e) {
+      log.debug("topics for pattern {} not read: {}", pattern, e.getMessage());
+      return subscription; // unchanged until the next check
+    }
+    return out;
   }
 
   /** The subscribed topics (empty when not subscribed). */
@@ -166,6 +198,7 @@ public final class Consumer<K, V> implements AutoCloseable {
     group.close();
     group = null;
     subscription = Set.of();
+    subscribedPattern = null;
   }
 
   private void releaseAll() {
@@ -185,6 +218,14 @@ public final class Consumer<K, V> implements AutoCloseable {
    */
   private void reconcileGroup() {
     group.polled();
+    if (subscribedPattern != null && System.currentTimeMillis() >= nextPatternCheckMs) {
+      nextPatternCheckMs = System.currentTimeMillis() + PATTERN_CHECK_INTERVAL_MS;
+      Set<String> now = matching(subscribedPattern);
+      if (!now.equals(subscription)) {
+        subscription = Set.copyOf(now);
+        group.subscribe(subscription);
+      }
+    }
     GroupMembership.Snapshot s = group.snapshot();
     if (s.fatal() != null) throw s.fatal();
     if (s.lostCount() != lostHandled) {

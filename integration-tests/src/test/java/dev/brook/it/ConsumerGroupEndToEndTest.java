@@ -203,4 +203,33 @@ class ConsumerGroupEndToEndTest {
     assertThatThrownBy(() -> config("x".repeat(256)).build()).isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("groupId");
   }
+
+  @Test
+  void aPatternSubscriptionPicksUpTopicsCreatedLater() throws Exception {
+    produce(0, 50);
+    Set<String> seen = ConcurrentHashMap.newKeySet();
+    try (Consumer<String, String> c = new Consumer<>(config("pattern").build(), Serdes.stringDeserializer(),
+        Serdes.stringDeserializer())) {
+      c.subscribe(java.util.regex.Pattern.compile("ord.*"), null);
+      assertThat(c.subscription()).containsExactly(TOPIC);
+      long deadline = System.currentTimeMillis() + 30_000;
+      while (seen.size() < 50 && System.currentTimeMillis() < deadline) {
+        c.poll(Duration.ofMillis(200)).forEach(r -> seen.add(r.value()));
+      }
+      assertThat(seen).hasSize(50);
+      try (Admin admin = Admin.create(node.brokerAddress())) {
+        admin.createTopics(List.of(new NewTopic("ordx", 1, 1, Map.of()))).values().get("ordx").get(30, TimeUnit.SECONDS);
+      }
+      ProducerConfig pc = ProducerConfig.builder().bootstrapServers(node.brokerAddress()).acks("all").build();
+      try (Producer<String, String> p = new Producer<>(pc, Serdes.stringSerializer(), Serdes.stringSerializer())) {
+        p.send(new ProducerRecord<>("ordx", "k", "late")).get(30, TimeUnit.SECONDS);
+      }
+      deadline = System.currentTimeMillis() + 30_000;
+      while (!seen.contains("late") && System.currentTimeMillis() < deadline) {
+        c.poll(Duration.ofMillis(200)).forEach(r -> seen.add(r.value()));
+      }
+      assertThat(seen).contains("late");
+      assertThat(c.subscription()).containsExactlyInAnyOrder(TOPIC, "ordx");
+    }
+  }
 }

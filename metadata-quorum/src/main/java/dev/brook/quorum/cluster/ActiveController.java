@@ -47,11 +47,17 @@ public final class ActiveController {
   /** The image of the previous poll: to notice preferred replicas that just rejoined an ISR. */
   private MetadataImage previous;
 
+  /**
+   * A gap this long between two runs of the controller (which polls at least every
+   * {@link QuorumController#TICK_MS}) means it was paused: leases count afresh after it.
+   */
+  static final long PAUSE_GAP_MS = 4 * QuorumController.TICK_MS;
+
   ActiveController(long sessionTimeoutMs, long imbalanceIntervalMs, Map<String, String> topicDefaults, long nowMs) {
     this.sessionTimeoutMs = sessionTimeoutMs;
     this.topicDefaults = Map.copyOf(topicDefaults);
     this.imbalanceIntervalMs = imbalanceIntervalMs;
-    this.heartbeats = new BrokerHeartbeatManager(sessionTimeoutMs, nowMs);
+    this.heartbeats = new BrokerHeartbeatManager(sessionTimeoutMs, nowMs, PAUSE_GAP_MS);
     this.nextImbalanceCheckMs = nowMs + imbalanceIntervalMs;
   }
 
@@ -65,6 +71,7 @@ public final class ActiveController {
       // Unknown, superseded, or fenced for an expired lease: the broker must register again.
       return HeartbeatReply.newBuilder().setErrorCode(ErrorCode.STALE_BROKER_EPOCH_VALUE).setFenced(true).build();
     }
+    heartbeats.observe(nowMs);
     BrokerHeartbeatManager.Contact before = heartbeats.contact(nodeId, brokerEpoch);
     // Once asked, a shutdown stays asked for this epoch (a late heartbeat must not undo it).
     heartbeats.touch(nodeId, brokerEpoch, wantShutdown || (before != null && before.wantShutdown()), nowMs);
@@ -102,8 +109,14 @@ public final class ActiveController {
     return heartbeats.ages(nowMs);
   }
 
+  /** The controller runs at {@code nowMs} (see {@link BrokerHeartbeatManager#observe}). */
+  void observe(long nowMs) {
+    heartbeats.observe(nowMs);
+  }
+
   /** The changes the image needs now, or null when none. */
   ControllerBatch poll(MetadataImage image, long nowMs) {
+    heartbeats.observe(nowMs);
     heartbeats.retain(image.brokers().keySet());
     ControllerBatch.Builder batch = ControllerBatch.newBuilder();
     List<String> reasons = new ArrayList<>();

@@ -10,6 +10,13 @@ import java.util.TreeMap;
  * every new leader, which gives each known broker a full session before fencing anything (it
  * cannot know when the previous leader last heard from them).
  *
+ * <p>A lease is "not heard from for a session while this leader was listening": when the
+ * controller itself did not run for longer than {@code pauseGapMs} (a JVM or host pause, a
+ * SIGSTOP), heartbeats sent meanwhile were never processed, so every session counts again from
+ * the end of the gap, as on a new leader. Without that, a leader resuming from a pause would
+ * fence every broker at once (seen in a fault run: a 3 s pause of the quorum leader fenced all
+ * three brokers and collapsed a partition's ISR onto a replica that was repairing its log).
+ *
  * <p>Not thread-safe: owned by the controller thread. Time is passed in (ms of a monotonic clock).
  */
 public final class BrokerHeartbeatManager {
@@ -17,13 +24,30 @@ public final class BrokerHeartbeatManager {
   record Contact(long brokerEpoch, long lastMs, boolean wantShutdown) {}
 
   private final long sessionTimeoutMs;
-  private final long startMs;
+  private final long pauseGapMs;
   private final Map<Integer, Contact> contacts = new HashMap<>();
+  /** Sessions count from here at the earliest: this leader's start, or the end of its last pause. */
+  private long listeningSinceMs;
+  private long lastObservedMs;
 
-  /** @param startMs when this node became leader: every broker's session counts from here at the earliest */
-  BrokerHeartbeatManager(long sessionTimeoutMs, long startMs) {
+  /**
+   * @param startMs when this node became leader: every broker's session counts from here at the earliest
+   * @param pauseGapMs a gap between two observations longer than this is a pause of the controller
+   */
+  BrokerHeartbeatManager(long sessionTimeoutMs, long startMs, long pauseGapMs) {
     this.sessionTimeoutMs = sessionTimeoutMs;
-    this.startMs = startMs;
+    this.pauseGapMs = pauseGapMs;
+    this.listeningSinceMs = startMs;
+    this.lastObservedMs = startMs;
+  }
+
+  /**
+   * The controller runs at {@code nowMs} (every poll and heartbeat, before any expiry check):
+   * after a gap longer than the pause gap, sessions count afresh from now.
+   */
+  void observe(long nowMs) {
+    if (nowMs - lastObservedMs > pauseGapMs) listeningSinceMs = nowMs;
+    lastObservedMs = Math.max(lastObservedMs, nowMs);
   }
 
   /** Records a heartbeat whose epoch was checked against the image. */
@@ -39,11 +63,12 @@ public final class BrokerHeartbeatManager {
 
   /**
    * Whether the lease of {@code nodeId} at {@code brokerEpoch} ran out: no heartbeat with that
-   * epoch for a whole session, counted from the later of its last heartbeat and this leader's start.
+   * epoch for a whole session, counted from the later of its last heartbeat and the time this
+   * leader started listening (its start, or the end of its last pause).
    */
   boolean expired(int nodeId, long brokerEpoch, long nowMs) {
     Contact c = contact(nodeId, brokerEpoch);
-    long last = Math.max(startMs, c == null ? startMs : c.lastMs());
+    long last = Math.max(listeningSinceMs, c == null ? listeningSinceMs : c.lastMs());
     return nowMs - last > sessionTimeoutMs;
   }
 
@@ -53,7 +78,7 @@ public final class BrokerHeartbeatManager {
    */
   long expiryMs(int nodeId, long brokerEpoch) {
     Contact c = contact(nodeId, brokerEpoch);
-    return Math.max(startMs, c == null ? startMs : c.lastMs()) + sessionTimeoutMs + 1;
+    return Math.max(listeningSinceMs, c == null ? listeningSinceMs : c.lastMs()) + sessionTimeoutMs + 1;
   }
 
   /** Whether {@code nodeId} holds a live lease at {@code brokerEpoch} (heard within the session). */

@@ -227,7 +227,11 @@ public final class QuorumController implements AutoCloseable {
       }
       return;
     }
-    if (active == null || batchInFlight) return; // a batch's completion runs the duties again
+    if (active == null) return;
+    if (batchInFlight) {
+      active.observe(clockMs.getAsLong()); // the controller runs: a slow batch is no pause
+      return; // a batch's completion runs the duties again
+    }
     ControllerBatch batch;
     try {
       batch = active.poll(current, clockMs.getAsLong());

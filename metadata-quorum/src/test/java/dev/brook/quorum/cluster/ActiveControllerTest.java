@@ -53,6 +53,18 @@ class ActiveControllerTest {
     return r.reply();
   }
 
+  /** Moves the clock on as a running controller sees it: observed at every tick, never a pause. */
+  private void advance(long ms) {
+    advanceTo(now + ms);
+  }
+
+  private void advanceTo(long target) {
+    while (now < target) {
+      now = Math.min(target, now + QuorumController.TICK_MS);
+      controller.observe(now);
+    }
+  }
+
   /** Polls and applies the batch, like the controller thread; returns it (null = nothing to do). */
   private ControllerBatch step() {
     ControllerBatch batch = controller.poll(image, now);
@@ -113,17 +125,17 @@ class ActiveControllerTest {
   @Test
   void nextLeaseExpiryIsTheInstantThePollFences() {
     long start = now;
-    now += 200;
+    advance(200);
     heartbeatAll(1, 2);
-    now += 100;
+    advance(100);
     heartbeat(3);
     // 1 and 2 were heard first: their deadline comes first, one ms after a whole session.
     assertThat(controller.nextLeaseExpiryMs(image)).isEqualTo(start + 200 + SESSION_MS + 1);
     heartbeatAll(1, 2);
     assertThat(controller.nextLeaseExpiryMs(image)).isEqualTo(start + 300 + SESSION_MS + 1);
-    now = controller.nextLeaseExpiryMs(image) - 1;
+    advanceTo(controller.nextLeaseExpiryMs(image) - 1);
     assertThat(step()).isNull(); // a whole session, not yet more
-    now++;
+    advance(1);
     assertThat(step().getBrokersList()).hasSize(3).allMatch(c -> c.getFenced() && c.getLeaseExpired());
     // Nobody unfenced holds a lease any more: nothing to wake for.
     assertThat(controller.nextLeaseExpiryMs(image)).isEqualTo(Long.MAX_VALUE);
@@ -132,12 +144,12 @@ class ActiveControllerTest {
   @Test
   void expiredLeaseFencesAndMovesLeadershipWithinTheIsr() throws Exception {
     createTopic("t", List.of(List.of(3, 1, 2), List.of(3, 2, 1), List.of(1, 3, 2), List.of(2, 1, 3)));
-    now += SESSION_MS / 2;
+    advance(SESSION_MS / 2);
     heartbeatAll(1, 2, 3);
-    now += SESSION_MS / 2 + 1;
+    advance(SESSION_MS / 2 + 1);
     heartbeatAll(1, 2); // 3 falls silent
     assertThat(step()).isNull(); // its session is not over yet
-    now += SESSION_MS / 2;
+    advance(SESSION_MS / 2);
     heartbeatAll(1, 2);
     ControllerBatch batch = step();
     assertThat(batch.getBrokersList()).singleElement().satisfies(c -> {
@@ -172,7 +184,7 @@ class ActiveControllerTest {
     alter("solo", 1, 3, p1.leaderEpoch(), p1.partitionEpoch(), List.of(3));
     assertThat(partition("solo", 1).isr()).containsExactly(3);
 
-    now += SESSION_MS + 1;
+    advance(SESSION_MS + 1);
     heartbeatAll(1, 2);
     step();
     for (int p = 0; p < 2; p++) {
@@ -211,7 +223,7 @@ class ActiveControllerTest {
       PartitionImage p = partition(t, 0);
       alter(t, 0, 3, p.leaderEpoch(), p.partitionEpoch(), List.of(3));
     }
-    now += SESSION_MS + 1;
+    advance(SESSION_MS + 1);
     heartbeatAll(1, 2);
     ControllerBatch batch = step();
     assertThat(batch.getReason()).contains(ActiveController.UNCLEAN_ELECTION).contains("allowed-0 to 1")
@@ -249,7 +261,7 @@ class ActiveControllerTest {
       PartitionImage p = partition(t, 0);
       alter(t, 0, 3, p.leaderEpoch(), p.partitionEpoch(), List.of(3));
     }
-    now += SESSION_MS + 1;
+    advance(SESSION_MS + 1);
     heartbeatAll(1, 2);
     step();
     assertThat(partition("byDefault", 0).leaderId()).isEqualTo(2);
@@ -276,7 +288,7 @@ class ActiveControllerTest {
     AlterPartitionReply r = alter("t", 0, 1, p.leaderEpoch(), p.partitionEpoch(), List.of(1, 3, 2));
     assertThat(r.getErrorCode()).isEqualTo(ErrorCode.INELIGIBLE_REPLICA_VALUE);
     // It stops: its lease runs out, it is fenced too.
-    now += SESSION_MS + 1;
+    advance(SESSION_MS + 1);
     heartbeatAll(1, 3);
     step();
     assertThat(image.brokers().get(2).fenced()).isTrue();
@@ -292,7 +304,7 @@ class ActiveControllerTest {
   @Test
   void preferredLeaderIsRestoredWhenItRejoinsTheIsrAndOnTheImbalanceCheck() throws Exception {
     createTopic("t", List.of(List.of(3, 1, 2), List.of(3, 2, 1)));
-    now += SESSION_MS + 1;
+    advance(SESSION_MS + 1);
     heartbeatAll(1, 2);
     step();
     assertThat(partition("t", 0).leaderId()).isEqualTo(1);
@@ -319,7 +331,7 @@ class ActiveControllerTest {
     heartbeatAll(1, 2, 3);
     assertThat(step()).isNull();
     assertThat(partition("t", 1).leaderId()).isEqualTo(2);
-    now += IMBALANCE_MS;
+    advance(IMBALANCE_MS);
     heartbeatAll(1, 2, 3);
     step();
     assertThat(partition("t", 1).leaderId()).isEqualTo(3);
@@ -328,7 +340,7 @@ class ActiveControllerTest {
   @Test
   void electLeadersAnswersPerPartition() throws Exception {
     createTopic("t", List.of(List.of(3, 1), List.of(1, 3), List.of(3, 2)));
-    now += SESSION_MS + 1;
+    advance(SESSION_MS + 1);
     heartbeatAll(1, 2);
     step(); // 3 fenced: partition 0 led by 1
     register(3, "");
@@ -421,7 +433,7 @@ class ActiveControllerTest {
     assertThat(stale.getPartition().getPartitionEpoch()).isEqualTo(p.partitionEpoch() + 1);
 
     // A fenced broker may not join (KIP-841).
-    now += SESSION_MS + 1;
+    advance(SESSION_MS + 1);
     heartbeatAll(1, 2);
     step();
     PartitionImage q = partition("t", 0);
@@ -435,7 +447,7 @@ class ActiveControllerTest {
     createTopic("u", List.of(List.of(1, 2)));
     PartitionImage p;
     // 2 is fenced: 3 must take over even though 2 comes first in replica order.
-    now += SESSION_MS + 1;
+    advance(SESSION_MS + 1);
     heartbeatAll(1, 3);
     step();
     p = partition("t", 0);
@@ -464,7 +476,7 @@ class ActiveControllerTest {
     MetadataCommand expand = validator.alterPartition(alteration("t", 0, 1, image.brokers().get(1).brokerEpoch(),
         p.leaderEpoch(), p.partitionEpoch(), List.of(1, 2, 3)), before);
     // Meanwhile the controller moved the partition on (3's lease expired).
-    now += SESSION_MS + 1;
+    advance(SESSION_MS + 1);
     heartbeatAll(1, 2);
     step();
     AlterPartitionReply r = AlterPartitionReply.parseFrom(apply(expand));
@@ -476,12 +488,12 @@ class ActiveControllerTest {
   void aNewLeaderGivesEveryBrokerAFullSession() throws Exception {
     createTopic("t", List.of(List.of(1, 2, 3)));
     // A new Raft leader takes over long after the last heartbeat the old one saw.
-    now += 10 * SESSION_MS;
+    advance(10 * SESSION_MS);
     controller = new ActiveController(SESSION_MS, IMBALANCE_MS, Map.of(), now);
-    now += SESSION_MS - 1;
+    advance(SESSION_MS - 1);
     heartbeatAll(1, 2);
     assertThat(step()).isNull();
-    now += 2;
+    advance(2);
     ControllerBatch batch = step();
     assertThat(batch.getBrokersList()).singleElement().satisfies(c -> assertThat(c.getNodeId()).isEqualTo(3));
     assertThat(controller.heartbeatAges(now)).containsOnlyKeys(1, 2);
@@ -508,7 +520,7 @@ class ActiveControllerTest {
   @Test
   void aDecisionSkippedInApplyIsDecidedAgain() throws Exception {
     createTopic("t", List.of(List.of(3, 1, 2)));
-    now += SESSION_MS + 1;
+    advance(SESSION_MS + 1);
     heartbeatAll(1, 2);
     ControllerBatch batch = controller.poll(image, now);
     // An ISR change lands first: the batch's partition change no longer applies.
@@ -524,7 +536,7 @@ class ActiveControllerTest {
 
   @Test
   void placementUsesActiveBrokersOnly() throws Exception {
-    now += SESSION_MS + 1;
+    advance(SESSION_MS + 1);
     heartbeatAll(1, 2);
     step();
     CreateTopicsResponse r = CreateTopicsResponse.parseFrom(apply(validator.createTopics(CreateTopicsRequest.newBuilder()
@@ -554,4 +566,21 @@ class ActiveControllerTest {
         .addAllNewIsr(isr).build();
   }
 
+
+  @Test
+  void aPauseOfTheControllerItselfFencesNobody() throws Exception {
+    heartbeatAll(1, 2, 3);
+    // The controller does not run for three sessions (SIGSTOP, a host pause): heartbeats went unheard.
+    now += 3 * SESSION_MS;
+    assertThat(step()).isNull();
+    // From its return, a broker that stays silent loses its lease after a whole session.
+    advance(SESSION_MS / 2);
+    heartbeatAll(1, 2);
+    advance(SESSION_MS / 2 + 1);
+    ControllerBatch b = step();
+    assertThat(b.getBrokersList()).singleElement().satisfies(c -> {
+      assertThat(c.getNodeId()).isEqualTo(3);
+      assertThat(c.getLeaseExpired()).isTrue();
+    });
+  }
 }
