@@ -147,6 +147,13 @@ final class ConsumeCommand implements Callable<Integer> {
     }
   }
 
+  /** With --group, commits what was printed once the commit interval passed. */
+  private void maybeCommit(Consumer<String, String> consumer) {
+    if (group == null || printedUpTo.isEmpty() || System.nanoTime() - lastCommitNanos <= COMMIT_INTERVAL_NANOS) return;
+    lastCommitNanos = System.nanoTime();
+    commitPrinted(consumer, List.copyOf(printedUpTo.keySet()));
+  }
+
   private void consumeGroup(Consumer<String, String> consumer, PrintWriter out) {
     consumer.subscribe(List.of(topic), new ConsumerRebalanceListener() {
       @Override
@@ -206,6 +213,7 @@ final class ConsumeCommand implements Callable<Integer> {
       }
       ConsumerRecords<String, String> records = consumer.poll(Duration.ofMillis(Math.max(1, waitMs)));
       if (records.isEmpty()) {
+        maybeCommit(consumer); // what the last records printed is committed even when nothing follows
         continue;
       }
       lastRecordNanos = System.nanoTime();
@@ -230,10 +238,7 @@ final class ConsumeCommand implements Callable<Integer> {
         if (maxMessages != null && printed >= maxMessages) break;
       }
       out.flush();
-      if (group != null && System.nanoTime() - lastCommitNanos > COMMIT_INTERVAL_NANOS) {
-        lastCommitNanos = System.nanoTime();
-        commitPrinted(consumer, List.copyOf(printedUpTo.keySet()));
-      }
+      maybeCommit(consumer);
     }
   }
 }
