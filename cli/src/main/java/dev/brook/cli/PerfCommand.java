@@ -1,9 +1,11 @@
 package dev.brook.cli;
 
+import dev.brook.client.Admin;
 import dev.brook.client.Consumer;
 import dev.brook.client.ConsumerConfig;
 import dev.brook.client.ConsumerRecord;
 import dev.brook.client.ConsumerRecords;
+import dev.brook.client.OffsetAndMetadata;
 import dev.brook.client.PartitionInfo;
 import dev.brook.client.Producer;
 import dev.brook.client.ProducerRecord;
@@ -24,7 +26,7 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "perf", description = "Benchmarks that print Kafka's perf-test summary lines.",
-    subcommands = {PerfCommand.ProducePerf.class, PerfCommand.ConsumePerf.class})
+    subcommands = {PerfCommand.ProducePerf.class, PerfCommand.ConsumePerf.class, PerfCommand.CommitPerf.class})
 final class PerfCommand implements Runnable {
   @Spec
   CommandSpec spec;
@@ -190,6 +192,84 @@ final class PerfCommand implements Runnable {
       if (received < numRecords) {
         throw new Failures.CliException("only " + received + " of " + numRecords + " records arrived within --timeout-ms "
             + timeoutMs);
+      }
+      return 0;
+    }
+  }
+
+  @Command(name = "commit", description = {
+      "Commit consumer group offsets through the metadata quorum as fast as allowed, each commit",
+      "for --partitions-per-commit partitions of --topic in one of --groups groups without members, and",
+      "report: N commits (O offsets), X commits/sec (Y offsets/sec), and the commit latency."})
+  static final class CommitPerf implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    ClientOptions client;
+
+    @Option(names = "--topic", required = true, description = "An existing topic whose partitions are committed.")
+    String topic;
+
+    @Option(names = "--groups", defaultValue = "100", description = "How many groups the commits spread over (default: 100).")
+    int groups;
+
+    @Option(names = "--partitions-per-commit", defaultValue = "10",
+        description = "Offsets per commit (partitions 0.. of the topic, wrapping; default: 10).")
+    int perCommit;
+
+    @Option(names = "--num-commits", required = true, description = "How many commits to send.")
+    long numCommits;
+
+    @Option(names = "--throughput", defaultValue = "-1", description = "Target commits/sec; -1 = unthrottled.")
+    long throughput;
+
+    @Option(names = "--max-in-flight", defaultValue = "256", description = "Commits awaiting an answer at most (default: 256).")
+    int maxInFlight;
+
+    @Override
+    public Integer call() throws Exception {
+      if (numCommits < 1 || groups < 1 || perCommit < 1 || maxInFlight < 1) {
+        throw new Failures.CliException("--num-commits, --groups, --partitions-per-commit and --max-in-flight must be >= 1");
+      }
+      PrintWriter out = spec.commandLine().getOut();
+      LatencyStats stats = new LatencyStats(numCommits);
+      AtomicLong failed = new AtomicLong();
+      AtomicReference<Throwable> firstError = new AtomicReference<>();
+      java.util.concurrent.Semaphore window = new java.util.concurrent.Semaphore(maxInFlight);
+      try (Admin admin = Admin.create(client.bootstrapServer)) {
+        int partitions = admin.describeTopics(java.util.List.of(topic)).join().get(topic).partitions().size();
+        // Find every group's coordinator first, so the measurement is of commits only.
+        for (int g = 0; g < groups; g++) admin.alterGroupOffsets("perf-" + g, java.util.Map.of()).join();
+        long start = System.nanoTime();
+        Throttler throttler = new Throttler(throughput, start);
+        for (long i = 0; i < numCommits; i++) {
+          java.util.Map<TopicPartition, OffsetAndMetadata> offsets = new java.util.HashMap<>();
+          for (int j = 0; j < perCommit; j++) {
+            offsets.put(new TopicPartition(topic, (int) ((i * perCommit + j) % partitions)), new OffsetAndMetadata(i));
+          }
+          window.acquire();
+          long sent = System.nanoTime();
+          admin.alterGroupOffsets("perf-" + (i % groups), offsets).whenComplete((v, e) -> {
+            window.release();
+            if (e != null) {
+              failed.incrementAndGet();
+              firstError.compareAndSet(null, e);
+              return;
+            }
+            stats.record((System.nanoTime() - sent) / 1_000_000);
+          });
+          throttler.throttle(i + 1);
+        }
+        window.acquire(maxInFlight);
+        double secs = (System.nanoTime() - start) / 1e9;
+        long ok = stats.count();
+        out.printf("%d commits (%d offsets), %.1f commits/sec (%.1f offsets/sec), %s.%n", ok, ok * perCommit, ok / secs,
+            ok * perCommit / secs, stats.summary());
+        out.flush();
+      }
+      if (failed.get() > 0) {
+        throw new Failures.CliException(failed.get() + " commits failed: " + Failures.describe(firstError.get()));
       }
       return 0;
     }

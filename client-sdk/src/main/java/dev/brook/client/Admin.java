@@ -55,6 +55,8 @@ public final class Admin implements AutoCloseable {
   private final List<String> servers;
   private final ChannelPool channels;
   private final long timeoutMs;
+  /** Group id to its coordinator's address, as last found. */
+  private final java.util.concurrent.ConcurrentMap<String, String> coordinators = new java.util.concurrent.ConcurrentHashMap<>();
 
   private Admin(List<String> servers, ChannelFactory factory, long timeoutMs) {
     this.servers = ClientConfigs.checkServers(servers);
@@ -320,19 +322,33 @@ public final class Admin implements AutoCloseable {
   }
 
   /**
-   * Sets the group's committed offsets (a reset); refused with UNKNOWN_MEMBER_ID while the group
-   * has members.
+   * Sets the group's committed offsets (a reset, or a consumer that tracks its own positions);
+   * refused with UNKNOWN_MEMBER_ID while the group has members. The group's coordinator is
+   * looked up once and remembered until it answers NOT_COORDINATOR.
    */
   public CompletableFuture<Void> alterGroupOffsets(String groupId, Map<TopicPartition, OffsetAndMetadata> offsets) {
-    return coordinator(groupId).thenCompose(address -> groupCall(List.of(address),
-        stub -> stub.offsetCommit(GroupOffsets.request(groupId, "", -1, offsets)))).thenApply(r -> {
-          ErrorCode code = r.getError().getCode();
-          if (code == ErrorCode.UNKNOWN_MEMBER_ID) {
-            throw new BrookException(code, "group " + groupId + " has active members: stop them before resetting its offsets");
-          }
-          if (code != ErrorCode.NONE) throw BrookException.of(r.getError(), "set offsets of group " + groupId);
-          return null;
-        });
+    return alterGroupOffsets(groupId, offsets, true);
+  }
+
+  private CompletableFuture<Void> alterGroupOffsets(String groupId, Map<TopicPartition, OffsetAndMetadata> offsets,
+      boolean retryElsewhere) {
+    String known = coordinators.get(groupId);
+    CompletableFuture<String> address = known != null ? CompletableFuture.completedFuture(known) : coordinator(groupId);
+    return address.thenCompose(a -> {
+      coordinators.put(groupId, a);
+      return groupCall(List.of(a), stub -> stub.offsetCommit(GroupOffsets.request(groupId, "", -1, offsets)));
+    }).thenCompose(r -> {
+      ErrorCode code = r.getError().getCode();
+      if ((code == ErrorCode.NOT_COORDINATOR || code == ErrorCode.COORDINATOR_NOT_AVAILABLE) && retryElsewhere) {
+        coordinators.remove(groupId);
+        return alterGroupOffsets(groupId, offsets, false);
+      }
+      if (code == ErrorCode.UNKNOWN_MEMBER_ID) {
+        throw new BrookException(code, "group " + groupId + " has active members: stop them before resetting its offsets");
+      }
+      if (code != ErrorCode.NONE) throw BrookException.of(r.getError(), "set offsets of group " + groupId);
+      return CompletableFuture.completedFuture(null);
+    });
   }
 
   /** Deletes a group without members, and its committed offsets. */
