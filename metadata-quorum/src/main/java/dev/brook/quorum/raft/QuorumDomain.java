@@ -21,7 +21,7 @@ import java.util.concurrent.CompletableFuture;
  *   <li>{@link #apply} is deterministic: no clock, no randomness, no I/O but the store reads and
  *       writes it is handed. The leader stamps time and generated ids into the command in
  *       {@link #validate}.
- *   <li>{@link #apply}'s store writes go into the entry's one synced write batch, with the applied
+ *   <li>{@link #apply}'s store writes go into the entry's one write batch, with the applied
  *       index and every domain's version; the state it computed becomes visible to readers only
  *       when the state machine runs {@link Applied#publish()}, after that batch is durable.
  *   <li>{@link #load} replaces the whole state from the store (at start, and after a snapshot

@@ -44,7 +44,7 @@ import org.slf4j.LoggerFactory;
 /**
  * The Ratis state machine of the quorum, knowing no domain by name: it dispatches each request
  * and command to the {@link QuorumDomain} that declares its case, persists every entry (all
- * domains' writes, the applied index and each domain's version in one synced write batch), then
+ * domains' writes, the applied index and each domain's version in one write batch), then
  * lets the domains publish, and takes and restores snapshots. {@code STATUS} requests, about Raft
  * itself, it answers on its own.
  *

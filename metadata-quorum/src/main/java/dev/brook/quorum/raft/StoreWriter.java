@@ -3,7 +3,7 @@ package dev.brook.quorum.raft;
 
 /**
  * The changes of one applied entry to a domain's column families, collected into the entry's
- * write batch; nothing is visible until the state machine writes the batch (synced, with the
+ * write batch; nothing is visible until the state machine writes the batch (with the
  * applied index). Handed to {@link QuorumDomain#apply}; only the families the domain owns can be
  * written through it (another one is a programming error: IllegalArgumentException).
  * {@link #get} reads the database as of the previous entry, not this batch.
