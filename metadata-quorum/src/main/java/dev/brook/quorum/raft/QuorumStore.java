@@ -160,10 +160,6 @@ public final class QuorumStore implements AutoCloseable {
     }
   }
 
-  Path dir() {
-    return dir;
-  }
-
   /** The last applied entry (the default instance when nothing was applied). */
   AppliedRecord applied() throws IOException {
     try {
