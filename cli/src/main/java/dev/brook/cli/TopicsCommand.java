@@ -177,6 +177,7 @@ final class TopicsCommand implements Runnable {
           out.println("\tTopic: " + d.name() + "\tPartition: " + p.partition() + "\tLeader: "
               + (p.leaderId() < 0 ? "none" : p.leaderId()) + "\tLeaderEpoch: " + p.leaderEpoch()
               + "\tReplicas: " + join(p.replicas()) + "\tIsr: " + join(p.isr())
+              + (p.eligibleLeaderReplicas().isEmpty() ? "" : "\tElr: " + join(p.eligibleLeaderReplicas()))
               + (marks.isEmpty() ? "" : "\t(" + String.join(", ", marks) + ")"));
         }
       }
@@ -204,6 +205,7 @@ final class TopicsCommand implements Runnable {
         pm.put("leaderEpoch", p.leaderEpoch());
         pm.put("replicas", p.replicas());
         pm.put("isr", p.isr());
+        pm.put("eligibleLeaderReplicas", p.eligibleLeaderReplicas());
         pm.put("underReplicated", health.underReplicated(p));
         pm.put("underMinIsr", health.underMinIsr(p));
         pm.put("offline", health.offline(p));

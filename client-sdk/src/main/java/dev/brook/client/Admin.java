@@ -163,7 +163,8 @@ public final class Admin implements AutoCloseable {
             List<PartitionInfo> parts = new ArrayList<>();
             for (PartitionMetadata pm : tm.getPartitionsList()) {
               parts.add(new PartitionInfo(tm.getName(), pm.getPartition(), pm.getLeaderId(),
-                  addresses.get(pm.getLeaderId()), pm.getLeaderEpoch(), pm.getReplicasList(), pm.getIsrList()));
+                  addresses.get(pm.getLeaderId()), pm.getLeaderEpoch(), pm.getReplicasList(), pm.getIsrList(),
+                  pm.getEligibleLeaderReplicasList()));
             }
             Map<String, String> configs = new LinkedHashMap<>();
             Map<String, String> overrides = new LinkedHashMap<>();

@@ -391,10 +391,11 @@ final class Metadata {
         if (pm.getPartition() < 0 || pm.getPartition() >= parts.length) continue;
         int leader = pm.getLeaderId();
         parts[pm.getPartition()] = new PartitionInfo(tm.getName(), pm.getPartition(), leader,
-            leader < 0 ? null : byId.get(leader), pm.getLeaderEpoch(), pm.getReplicasList(), pm.getIsrList());
+            leader < 0 ? null : byId.get(leader), pm.getLeaderEpoch(), pm.getReplicasList(), pm.getIsrList(),
+            pm.getEligibleLeaderReplicasList());
       }
       for (int i = 0; i < parts.length; i++) {
-        if (parts[i] == null) parts[i] = new PartitionInfo(tm.getName(), i, -1, null, -1, List.of(), List.of());
+        if (parts[i] == null) parts[i] = new PartitionInfo(tm.getName(), i, -1, null, -1, List.of(), List.of(), List.of());
       }
       topics.put(tm.getName(), new Topic(tm.getName(), tm.getTopicId(), List.of(parts)));
       stale.remove(tm.getName());

@@ -10,14 +10,25 @@ import java.util.List;
  * @param replicas broker node ids, the preferred leader first
  * @param isr in-sync replicas, a subset of {@code replicas}; never empty (the last member stays even
  *     when it is fenced, so we know who holds the data)
- * @param partitionEpoch grows by one at every change of leader or ISR, 0 at creation; an
+ * @param partitionEpoch grows by one at every change of leader, ISR or ELR, 0 at creation; an
  *     {@link AlterPartitionRequest} must name the current one
+ * @param eligibleLeaderReplicas the ELR (Kafka's KIP-966): replicas outside the ISR that still
+ *     hold every record below the high watermark, because they left the ISR while it had fewer
+ *     than min.insync.replicas members and a leader does not advance its high watermark while
+ *     this list is not empty. Disjoint from {@code isr}, in replica order; usually empty.
  */
 public record PartitionImage(int partition, int leaderId, int leaderEpoch, List<Integer> replicas, List<Integer> isr,
-    int partitionEpoch) {
+    int partitionEpoch, List<Integer> eligibleLeaderReplicas) {
   public PartitionImage {
     replicas = List.copyOf(replicas);
     isr = List.copyOf(isr);
+    eligibleLeaderReplicas = List.copyOf(eligibleLeaderReplicas);
+  }
+
+  /** A partition without eligible leader replicas. */
+  public PartitionImage(int partition, int leaderId, int leaderEpoch, List<Integer> replicas, List<Integer> isr,
+      int partitionEpoch) {
+    this(partition, leaderId, leaderEpoch, replicas, isr, partitionEpoch, List.of());
   }
 
   /** The preferred leader: the first replica. */

@@ -85,6 +85,12 @@ final class LeaderReplicaState {
   private long epochStartOffset;
   private List<Integer> replicas = List.of();
   private List<Integer> isr = List.of();
+  /**
+   * The partition's eligible leader replicas as last committed: while not empty the high
+   * watermark stays where it is, which is what lets each of them lead without losing a committed
+   * record (KIP-966, see PartitionImage#eligibleLeaderReplicas).
+   */
+  private List<Integer> elr = List.of();
   private Map<Integer, BrokerStatus> brokers = Map.of();
   private final Map<Integer, Follower> followers = new HashMap<>();
   private long highWatermark;
@@ -126,11 +132,12 @@ final class LeaderReplicaState {
    * before they can be removed. The high watermark is kept (it only grows from here).
    */
   synchronized void becomeLeader(int leaderEpoch, int partitionEpoch, List<Integer> replicas, List<Integer> isr,
-      Map<Integer, BrokerStatus> brokers, long epochStartOffset, long highWatermark, long nowMs) {
+      List<Integer> elr, Map<Integer, BrokerStatus> brokers, long epochStartOffset, long highWatermark, long nowMs) {
     this.leaderEpoch = leaderEpoch;
     this.partitionEpoch = partitionEpoch;
     this.replicas = List.copyOf(replicas);
     this.isr = List.copyOf(isr);
+    this.elr = List.copyOf(elr);
     this.brokers = Map.copyOf(brokers);
     this.epochStartOffset = epochStartOffset;
     this.highWatermark = Math.max(this.highWatermark, highWatermark);
@@ -151,7 +158,7 @@ final class LeaderReplicaState {
    * epoch when not older than what is known, ends a pending change the image supersedes, and
    * lifts a block after a stale rejection.
    */
-  synchronized void onImage(int partitionEpoch, List<Integer> replicas, List<Integer> isr,
+  synchronized void onImage(int partitionEpoch, List<Integer> replicas, List<Integer> isr, List<Integer> elr,
       Map<Integer, BrokerStatus> brokers, long nowMs) {
     this.brokers = Map.copyOf(brokers);
     if (partitionEpoch < this.partitionEpoch) return;
@@ -163,13 +170,13 @@ final class LeaderReplicaState {
       this.replicas = List.copyOf(replicas);
     }
     if (partitionEpoch > this.partitionEpoch) {
-      applyIsr(partitionEpoch, isr, nowMs);
+      applyIsr(partitionEpoch, isr, elr, nowMs);
       if (pending != null && pending.partitionEpoch() < partitionEpoch) pending = null;
       if (blocked && partitionEpoch > blockedUntilNewerThan) blocked = false;
     }
   }
 
-  private void applyIsr(int newPartitionEpoch, List<Integer> newIsr, long nowMs) {
+  private void applyIsr(int newPartitionEpoch, List<Integer> newIsr, List<Integer> newElr, long nowMs) {
     for (int r : newIsr) {
       Follower f = followers.get(r);
       // A member that just joined starts its lag clock now.
@@ -177,6 +184,7 @@ final class LeaderReplicaState {
     }
     this.partitionEpoch = newPartitionEpoch;
     this.isr = List.copyOf(newIsr);
+    this.elr = List.copyOf(newElr);
   }
 
   /**
@@ -187,12 +195,12 @@ final class LeaderReplicaState {
    * ignored.
    */
   synchronized void onAlterPartitionResult(IsrChange sent, AlterResult result, int newPartitionEpoch,
-      List<Integer> newIsr, long nowMs) {
+      List<Integer> newIsr, List<Integer> newElr, long nowMs) {
     if (pending != sent) return;
     pending = null;
     switch (result) {
       case APPLIED -> {
-        if (newPartitionEpoch > partitionEpoch) applyIsr(newPartitionEpoch, newIsr, nowMs);
+        if (newPartitionEpoch > partitionEpoch) applyIsr(newPartitionEpoch, newIsr, newElr, nowMs);
       }
       case REJECTED_STALE -> {
         blocked = true;
@@ -289,9 +297,11 @@ final class LeaderReplicaState {
 
   /**
    * Recomputes the high watermark from the maximal ISR. Returns it when it moved, else -1.
-   * Call after every append of the leader and every follower fetch.
+   * Call after every append of the leader and every follower fetch. Held while the partition has
+   * eligible leader replicas: they hold every record below it, and must go on doing so.
    */
   synchronized long maybeAdvanceHighWatermark(long leaderLogEndOffset) {
+    if (!elr.isEmpty()) return -1;
     long candidate = leaderLogEndOffset;
     for (int r : maximalIsr()) {
       if (r == localId) continue;
@@ -344,6 +354,7 @@ final class LeaderReplicaState {
 
   synchronized long highWatermark() { return highWatermark; }
   synchronized List<Integer> isr() { return isr; }
+  synchronized List<Integer> eligibleLeaderReplicas() { return elr; }
   synchronized int partitionEpoch() { return partitionEpoch; }
   synchronized int leaderEpoch() { return leaderEpoch; }
   synchronized IsrChange pending() { return pending; }

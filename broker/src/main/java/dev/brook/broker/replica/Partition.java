@@ -402,20 +402,28 @@ public final class Partition {
 
   /**
    * Elected while catching up: asks the quorum for the ISR without this replica, so that an
-   * eligible member leads instead. Nothing is sent when no other member is eligible now (the
-   * periodic check tries again). Under appendLock.
+   * eligible member leads instead: an active ISR member, or when there is none an active
+   * eligible leader replica (which holds every committed record, see
+   * PartitionImage#eligibleLeaderReplicas). Nothing is sent when no such replica is active now
+   * (the periodic check and the next image try again). Under appendLock.
    */
   private void resignWhileCatchingUpLocked(PartitionImage s, Map<Integer, LeaderReplicaState.BrokerStatus> brokers) {
-    List<Integer> others = new java.util.ArrayList<>();
-    for (int r : s.isr()) {
-      LeaderReplicaState.BrokerStatus b = brokers.get(r);
-      if (r != localNodeId && b != null && b.eligible()) others.add(r);
-    }
+    List<Integer> others = activeOthers(s.isr(), brokers);
+    if (others.isEmpty()) others = activeOthers(s.eligibleLeaderReplicas(), brokers);
     if (others.isEmpty()) return;
     LeaderReplicaState.IsrChange change = new LeaderReplicaState.IsrChange(s.leaderEpoch(), s.partitionEpoch(),
         List.copyOf(others));
     LOG.info("{}: handing leadership on while catching up: proposing ISR {} -> {}", this, s.isr(), others);
     sendIsrChange(change);
+  }
+
+  private List<Integer> activeOthers(List<Integer> members, Map<Integer, LeaderReplicaState.BrokerStatus> brokers) {
+    List<Integer> out = new java.util.ArrayList<>();
+    for (int r : members) {
+      LeaderReplicaState.BrokerStatus b = brokers.get(r);
+      if (r != localNodeId && b != null && b.eligible()) out.add(r);
+    }
+    return out;
   }
 
   /** Leader only: proposes removing lagging or ineligible followers from the ISR. Called periodically. */
@@ -450,7 +458,8 @@ public final class Partition {
   void onIsrChangeResult(LeaderReplicaState.IsrChange sent, LeaderReplicaState.AlterResult result,
       PartitionImage committed) {
     leaderState.onAlterPartitionResult(sent, result, committed == null ? -1 : committed.partitionEpoch(),
-        committed == null ? List.of() : committed.isr(), context.nowMs());
+        committed == null ? List.of() : committed.isr(),
+        committed == null ? List.of() : committed.eligibleLeaderReplicas(), context.nowMs());
     if (isLeader()) publishHighWatermark(leaderState.maybeAdvanceHighWatermark(log.logEndOffset()));
   }
 
@@ -625,13 +634,14 @@ public final class Partition {
       }
       long epochStart = log.epochs().startOffsetOf(s.leaderEpoch());
       if (epochStart < 0) epochStart = log.logEndOffset();
-      leaderState.becomeLeader(s.leaderEpoch(), s.partitionEpoch(), s.replicas(), s.isr(), brokers, epochStart,
+      leaderState.becomeLeader(s.leaderEpoch(), s.partitionEpoch(), s.replicas(), s.isr(), s.eligibleLeaderReplicas(),
+          brokers, epochStart,
           highWatermark, now);
       ledEpoch = s.leaderEpoch();
       LOG.info("{}: leader in epoch {} from offset {} (ISR {}, high watermark {})", this, s.leaderEpoch(),
           epochStart, s.isr(), highWatermark);
     } else {
-      leaderState.onImage(s.partitionEpoch(), s.replicas(), s.isr(), brokers, now);
+      leaderState.onImage(s.partitionEpoch(), s.replicas(), s.isr(), s.eligibleLeaderReplicas(), brokers, now);
     }
     long hw = leaderState.maybeAdvanceHighWatermark(log.logEndOffset());
     synchronized (this) {

@@ -230,9 +230,12 @@ public final class ReplicaManager implements AutoCloseable {
         if (existing != null && !existing.topicId().equals(topic.topicId())) existing = null;
         String name = topic.name() + "-" + pi.partition();
         Offline refused = table.offline().get(name);
-        if (existing == null && refused != null && refused.damaged() && topic.topicId().equals(refused.topicId())) {
+        if (existing == null && refused != null && refused.damaged() && topic.topicId().equals(refused.topicId())
+            && !hasAnotherCopy(pi)) {
           // Recovery refused this log (damage and no other copy): it stays so until an operator
-          // repairs it and restarts the broker; reopening on every image would rescan it each time.
+          // repairs it and restarts the broker, or an image names another replica that holds the
+          // committed records (then the open sets the damage aside and re-fetches); reopening on
+          // every image would rescan it each time.
           failedDirs.add(name);
           offline.put(name, refused);
           continue;
@@ -392,14 +395,21 @@ public final class ReplicaManager implements AutoCloseable {
       Files.writeString(tmp, "version=1\ntopic_id=" + topic.topicId() + "\n", StandardCharsets.UTF_8);
       Files.move(tmp, meta, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }
-    // Damage found at recovery may be cut away only when another in-sync replica holds the data;
-    // with none (a single replica, or this one alone in the ISR) nothing is changed on disk.
-    boolean anotherCopy = pi.isr().stream().anyMatch(r -> r != nodeId);
-    PartitionLog log = PartitionLog.open(dir, settings.logConfig(), clock, anotherCopy);
+    PartitionLog log = PartitionLog.open(dir, settings.logConfig(), clock, hasAnotherCopy(pi));
     LOG.info("hosting {}-{} (leader {}, epoch {}, log end offset {})", topic.name(), pi.partition(),
         pi.leaderId(), pi.leaderEpoch(), log.logEndOffset());
     return new Partition(topic.name(), pi.partition(), topic.topicId(), nodeId, log, pi, settings, context,
         replication, brokers);
+  }
+
+  /**
+   * Whether a replica other than this one holds every committed record of {@code pi}: another
+   * ISR member or eligible leader replica. Only then may damage found at recovery be cut away (to
+   * be fetched again); with none (a single replica, or this one alone in the ISR and no ELR)
+   * nothing is changed on disk.
+   */
+  private boolean hasAnotherCopy(PartitionImage pi) {
+    return pi.isr().stream().anyMatch(r -> r != nodeId) || pi.eligibleLeaderReplicas().stream().anyMatch(r -> r != nodeId);
   }
 
   private static String readTopicId(Path meta) throws IOException {

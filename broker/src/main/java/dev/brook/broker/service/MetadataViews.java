@@ -35,7 +35,7 @@ final class MetadataViews {
     for (PartitionImage p : t.partitions()) {
       b.addPartitions(PartitionMetadata.newBuilder().setPartition(p.partition()).setLeaderId(p.leaderId())
           .setLeaderEpoch(p.leaderEpoch()).addAllReplicas(p.replicas()).addAllIsr(p.isr())
-          .setPartitionEpoch(p.partitionEpoch()));
+          .setPartitionEpoch(p.partitionEpoch()).addAllEligibleLeaderReplicas(p.eligibleLeaderReplicas()));
     }
     return b.build();
   }

@@ -30,7 +30,7 @@ class LeaderReplicaStateTest {
   }
 
   private void lead(List<Integer> isr, long epochStart, long hw) {
-    state.becomeLeader(5, 10, List.of(1, 2, 3), isr, brokers, epochStart, hw, now);
+    state.becomeLeader(5, 10, List.of(1, 2, 3), isr, List.of(), brokers, epochStart, hw, now);
   }
 
   private LeaderReplicaState.FetchOutcome fetch(int replica, long offset, long leaderEnd) {
@@ -54,6 +54,19 @@ class LeaderReplicaStateTest {
   }
 
   @Test
+  void theHighWatermarkHoldsWhileThePartitionHasEligibleLeaderReplicas() {
+    // 3 left the ISR below min.insync.replicas: it must keep every record below the high watermark.
+    state.becomeLeader(5, 10, List.of(1, 2, 3), List.of(1), List.of(3), brokers, 0, 40, now);
+    assertThat(state.maybeAdvanceHighWatermark(100)).isEqualTo(-1);
+    assertThat(state.highWatermark()).isEqualTo(40);
+    // 2 caught up and joined; the quorum emptied the ELR: it moves again.
+    state.onImage(11, List.of(1, 2, 3), List.of(1, 2), List.of(3), brokers, now);
+    assertThat(fetch(2, 100, 100).newHighWatermark()).isEqualTo(-1);
+    state.onImage(12, List.of(1, 2, 3), List.of(1, 2), List.of(), brokers, now);
+    assertThat(state.maybeAdvanceHighWatermark(100)).isEqualTo(100);
+  }
+
+  @Test
   void anIsrMemberFetchingBelowTheHighWatermarkLostCommittedRecordsAndLeavesAtOnce() {
     lead(List.of(1, 2, 3), 0, 0);
     fetch(2, 100, 100);
@@ -64,7 +77,7 @@ class LeaderReplicaStateTest {
     assertThat(change).isNotNull();
     assertThat(change.newIsr()).containsExactly(1, 2);
     // A follower outside the ISR catching up from below is normal.
-    state.onAlterPartitionResult(change, AlterResult.APPLIED, 11, List.of(1, 2), now);
+    state.onAlterPartitionResult(change, AlterResult.APPLIED, 11, List.of(1, 2), List.of(), now);
     assertThat(fetch(3, 50, 100).isrChange()).isNull();
   }
 
@@ -75,7 +88,7 @@ class LeaderReplicaStateTest {
     fetch(2, 100, 100);
     fetch(3, 100, 100);
     brokers.put(2, new BrokerStatus(12, true, false)); // fenced
-    state.onImage(10, List.of(1, 2, 3), List.of(1, 2, 3), brokers, now);
+    state.onImage(10, List.of(1, 2, 3), List.of(1, 2, 3), List.of(), brokers, now);
     assertThat(state.hasEligibleSuccessor()).isTrue();
     IsrChange resign = state.proposeResign(now);
     assertThat(resign.newIsr()).containsExactly(3);
@@ -145,7 +158,7 @@ class LeaderReplicaStateTest {
     fetch(2, 150, 150);
     assertThat(state.highWatermark()).isEqualTo(100);
     assertThat(state.maximalIsr()).containsExactly(1, 2, 3);
-    state.onAlterPartitionResult(change, AlterResult.APPLIED, 11, List.of(1, 2), now);
+    state.onAlterPartitionResult(change, AlterResult.APPLIED, 11, List.of(1, 2), List.of(), now);
     assertThat(state.isr()).containsExactly(1, 2);
     assertThat(state.maybeAdvanceHighWatermark(150)).isEqualTo(150);
   }
@@ -176,7 +189,7 @@ class LeaderReplicaStateTest {
     fetch(3, 0, 0);
     brokers.put(3, new BrokerStatus(13, true, false));
     brokers.put(2, new BrokerStatus(12, false, true));
-    state.onImage(10, List.of(1, 2, 3), List.of(1, 2, 3), brokers, now);
+    state.onImage(10, List.of(1, 2, 3), List.of(1, 2, 3), List.of(), brokers, now);
     assertThat(state.maybeShrink(now)).isEqualTo(new IsrChange(5, 10, List.of(1)));
   }
 
@@ -189,13 +202,13 @@ class LeaderReplicaStateTest {
     // a stale broker epoch (fetching under an older registration) is not eligible
     assertThat(state.onFollowerFetch(3, 7, 100, 100, now).isrChange()).isNull();
     brokers.put(3, new BrokerStatus(13, false, true));
-    state.onImage(10, List.of(1, 2, 3), List.of(1, 2), brokers, now);
+    state.onImage(10, List.of(1, 2, 3), List.of(1, 2), List.of(), brokers, now);
     assertThat(fetch(3, 100, 100).isrChange()).as("shutting down").isNull();
     brokers.put(3, new BrokerStatus(13, true, false));
-    state.onImage(10, List.of(1, 2, 3), List.of(1, 2), brokers, now);
+    state.onImage(10, List.of(1, 2, 3), List.of(1, 2), List.of(), brokers, now);
     assertThat(fetch(3, 100, 100).isrChange()).as("fenced").isNull();
     brokers.put(3, new BrokerStatus(13, false, false));
-    state.onImage(10, List.of(1, 2, 3), List.of(1, 2), brokers, now);
+    state.onImage(10, List.of(1, 2, 3), List.of(1, 2), List.of(), brokers, now);
     IsrChange change = fetch(3, 100, 100).isrChange();
     assertThat(change).isEqualTo(new IsrChange(5, 10, List.of(1, 2, 3), java.util.Map.of(3, 13L)));
     // in flight: the joining member already counts for the high watermark (maximal ISR)
@@ -204,7 +217,7 @@ class LeaderReplicaStateTest {
     fetch(3, 130, 130);
     assertThat(state.highWatermark()).isEqualTo(130);
     // the image showing the change ends the pending state
-    state.onImage(11, List.of(1, 2, 3), List.of(1, 2, 3), brokers, now);
+    state.onImage(11, List.of(1, 2, 3), List.of(1, 2, 3), List.of(), brokers, now);
     assertThat(state.pending()).isNull();
     assertThat(state.isr()).containsExactly(1, 2, 3);
   }
@@ -214,7 +227,7 @@ class LeaderReplicaStateTest {
     lead(List.of(1), 100, 100); // took over at offset 100, hw already there
     assertThat(fetch(2, 120, 120).isrChange()).isNotNull();
     LeaderReplicaState other = new LeaderReplicaState(1, LAG_MS);
-    other.becomeLeader(5, 10, List.of(1, 2, 3), List.of(1), brokers, 100, 50, now);
+    other.becomeLeader(5, 10, List.of(1, 2, 3), List.of(1), List.of(), brokers, 100, 50, now);
     assertThat(other.onFollowerFetch(2, 12, 80, 120, now).isrChange())
         .as("above the high watermark (50) but below the epoch start (100)").isNull();
   }
@@ -225,12 +238,12 @@ class LeaderReplicaStateTest {
     now += LAG_MS + 1;
     IsrChange change = state.maybeShrink(now);
     assertThat(change).isNotNull();
-    state.onAlterPartitionResult(change, AlterResult.REJECTED_STALE, -1, List.of(), now);
+    state.onAlterPartitionResult(change, AlterResult.REJECTED_STALE, -1, List.of(), List.of(), now);
     assertThat(state.pending()).isNull();
     assertThat(state.maybeShrink(now)).as("blocked until a newer image").isNull();
-    state.onImage(10, List.of(1, 2, 3), List.of(1, 2, 3), brokers, now);
+    state.onImage(10, List.of(1, 2, 3), List.of(1, 2, 3), List.of(), brokers, now);
     assertThat(state.maybeShrink(now)).as("same partition epoch: still blocked").isNull();
-    state.onImage(12, List.of(1, 2, 3), List.of(1, 2, 3), brokers, now);
+    state.onImage(12, List.of(1, 2, 3), List.of(1, 2, 3), List.of(), brokers, now);
     assertThat(state.maybeShrink(now)).isEqualTo(new IsrChange(5, 12, List.of(1)));
   }
 
@@ -239,7 +252,7 @@ class LeaderReplicaStateTest {
     lead(List.of(1, 2, 3), 0, 0);
     now += LAG_MS + 1;
     IsrChange change = state.maybeShrink(now);
-    state.onAlterPartitionResult(change, AlterResult.REJECTED_RETRIABLE, -1, List.of(), now);
+    state.onAlterPartitionResult(change, AlterResult.REJECTED_RETRIABLE, -1, List.of(), List.of(), now);
     assertThat(state.maybeShrink(now)).isNull();
     now += LeaderReplicaState.RETRY_BACKOFF_MS;
     assertThat(state.maybeShrink(now)).isEqualTo(change);
@@ -252,11 +265,11 @@ class LeaderReplicaStateTest {
     IsrChange change = fetch(3, 10, 10).isrChange();
     assertThat(change).isNotNull();
     // the quorum applied something else (say, the controller removed 2 meanwhile)
-    state.onAlterPartitionResult(change, AlterResult.APPLIED, 12, List.of(1, 3), now);
+    state.onAlterPartitionResult(change, AlterResult.APPLIED, 12, List.of(1, 3), List.of(), now);
     assertThat(state.isr()).containsExactly(1, 3);
     assertThat(state.partitionEpoch()).isEqualTo(12);
     // an older image arriving late changes nothing
-    state.onImage(11, List.of(1, 2, 3), List.of(1, 2), brokers, now);
+    state.onImage(11, List.of(1, 2, 3), List.of(1, 2), List.of(), brokers, now);
     assertThat(state.isr()).containsExactly(1, 3);
   }
 
@@ -266,7 +279,7 @@ class LeaderReplicaStateTest {
     fetch(2, 100, 100);
     fetch(3, 100, 100);
     assertThat(state.highWatermark()).isEqualTo(100);
-    state.becomeLeader(7, 14, List.of(1, 2, 3), List.of(1, 2, 3), brokers, 100, 40, now);
+    state.becomeLeader(7, 14, List.of(1, 2, 3), List.of(1, 2, 3), List.of(), brokers, 100, 40, now);
     assertThat(state.highWatermark()).isEqualTo(100);
     assertThat(state.followerLogEndOffset(2)).isEqualTo(-1);
     assertThat(state.maybeAdvanceHighWatermark(150)).isEqualTo(-1);

@@ -155,6 +155,49 @@ class ReplicaManagerImageTest {
   }
 
   @Test
+  void damageLeftAloneIsSetAsideOnceAnEligibleLeaderReplicaHoldsTheDataAndLeadershipGoesThere() throws Exception {
+    BrokerImage two = new BrokerImage(2, "127.0.0.1:2", "", false, 2, false);
+    TopicImage t = new TopicImage("t", "id-1", Map.of("segment.bytes", "1024"),
+        List.of(new PartitionImage(0, 1, 0, List.of(1, 2), List.of(1, 2), 0)));
+    damagedLogOnDisk(t, MetadataImage.of(5, CLUSTER, List.of(t), List.of(ME, two)));
+    List<dev.brook.quorum.AlterPartitionRequest> sent = new java.util.concurrent.CopyOnWriteArrayList<>();
+    dev.brook.quorum.MetadataClient quorum = (dev.brook.quorum.MetadataClient) java.lang.reflect.Proxy.newProxyInstance(
+        getClass().getClassLoader(), new Class<?>[] {dev.brook.quorum.MetadataClient.class}, (proxy, method, args) -> {
+          if (!method.getName().equals("alterPartition")) throw new UnsupportedOperationException(method.getName());
+          sent.add((dev.brook.quorum.AlterPartitionRequest) args[0]);
+          return new java.util.concurrent.CompletableFuture<>(); // the quorum never answers here
+        });
+    replicas = new ReplicaManager(1, dataDir, Map.of(), clock::get, ReplicationConfig.defaults(), quorum, () -> 1L);
+
+    // Back while 2 is fenced, alone in the ISR and nobody in the ELR: the damage is left alone.
+    BrokerImage twoDown = new BrokerImage(2, "127.0.0.1:2", "", true, 2, false);
+    TopicImage alone = new TopicImage("t", "id-1", Map.of("segment.bytes", "1024"),
+        List.of(new PartitionImage(0, 1, 1, List.of(1, 2), List.of(1), 1)));
+    replicas.onImage(MetadataImage.of(9, CLUSTER, List.of(alone), List.of(ME, twoDown)));
+    assertThat(replicas.partition("t", 0)).isNull();
+    assertThat(replicas.offline("t", 0).damaged()).isTrue();
+
+    // 2 left the ISR below min.insync.replicas, so it is an eligible leader replica and holds
+    // every committed record: the log may be cut now, and once 2 is active this replica, which
+    // may miss committed records, hands leadership to it.
+    TopicImage withElr = new TopicImage("t", "id-1", Map.of("segment.bytes", "1024"),
+        List.of(new PartitionImage(0, 1, 1, List.of(1, 2), List.of(1), 2, List.of(2))));
+    replicas.onImage(MetadataImage.of(10, CLUSTER, List.of(withElr), List.of(ME, twoDown)));
+    Partition p = replicas.partition("t", 0);
+    assertThat(p).isNotNull();
+    assertThat(replicas.offline("t", 0)).isNull();
+    assertThat(p.log().recoveryCutAt()).isPositive();
+    assertThat(p.mustCatchUp()).isTrue();
+    assertThat(sent).as("nobody active to hand over to yet").isEmpty();
+    replicas.onImage(MetadataImage.of(11, CLUSTER, List.of(withElr), List.of(ME, two)));
+    assertThat(sent).singleElement().satisfies(r -> {
+      assertThat(r.leaderId()).isEqualTo(1);
+      assertThat(r.newIsr()).containsExactly(2);
+      assertThat(r.partitionEpoch()).isEqualTo(2);
+    });
+  }
+
+  @Test
   void anImageThatIsNotAClusterStateYetDeletesNothing() throws Exception {
     open().onImage(image(5, topic("t", "id-1", 1)));
     produce("t", 3);

@@ -21,8 +21,9 @@ import java.util.TreeSet;
 /**
  * The decisions of the active controller, for one leadership term of this node: broker leases
  * (heartbeats in memory, {@link BrokerHeartbeatManager}), fencing and unfencing, controlled
- * shutdown, leader election from the ISR (or, where a topic allows it, unclean election) and
- * preferred leader restore. It does no I/O and reads no
+ * shutdown, leader election from the ISR or the eligible leader replicas (or, where a topic
+ * allows it, unclean election), the ELR itself (it needs the topics' min.insync.replicas, which
+ * only the controller knows) and preferred leader restore. It does no I/O and reads no
  * clock: the caller passes the current image and time and commits the returned
  * {@link ControllerBatch} (Kafka's QuorumController and etcd's raft keep decisions apart from I/O
  * the same way), which makes every rule testable with a fake clock.
@@ -160,8 +161,9 @@ public final class ActiveController {
     for (TopicImage t : image.topics().values()) {
       boolean uncleanAllowed = Boolean.parseBoolean(
           TopicConfig.value(TopicConfig.UNCLEAN_LEADER_ELECTION_ENABLE, t.configs(), topicDefaults));
+      int minIsr = Integer.parseInt(TopicConfig.value(TopicConfig.MIN_INSYNC_REPLICAS, t.configs(), topicDefaults));
       for (PartitionImage p : t.partitions()) {
-        PartitionChange c = PartitionChanges.reconcile(t, p, active, uncleanAllowed);
+        PartitionChange c = PartitionChanges.reconcile(t, p, active, uncleanAllowed, minIsr);
         if (c != null) {
           elected++;
           if (PartitionChanges.isUnclean(p, c)) unclean.add(t.name() + "-" + p.partition() + " to " + c.getLeaderId());
@@ -173,7 +175,7 @@ public final class ActiveController {
       }
     }
     previous = image;
-    if (elected > 0) reasons.add(elected + " partitions re-elected or ISRs shrunk");
+    if (elected > 0) reasons.add(elected + " partitions re-elected, ISRs shrunk or ELRs changed");
     if (preferred > 0) reasons.add(preferred + " preferred leaders restored");
     // Said in the reason, which the controller logs: records acknowledged by the old ISR may be lost.
     if (!unclean.isEmpty()) reasons.add(UNCLEAN_ELECTION + " (acknowledged records may be lost) of " + String.join(", ", unclean));

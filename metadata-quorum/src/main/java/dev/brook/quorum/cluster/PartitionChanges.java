@@ -19,22 +19,39 @@ import java.util.function.IntPredicate;
  * may do, and whether a logged {@link PartitionChange} still applies. The quorum leader uses them
  * to decide and apply uses them to re-check, so both sides agree by construction.
  *
- * <p>Rules (Kafka's KRaft controller, KIP-841/KIP-903/KAFKA-15021):
+ * <p>Rules (Kafka's KRaft controller, KIP-841/KIP-903/KAFKA-15021/KIP-966):
  * <ul>
  *   <li>Only active brokers (registered, unfenced, not shutting down) may lead or join an ISR.
  *   <li>A new leader comes from the ISR, in replica order; none available means leader -1.
  *   <li>Inactive brokers leave every ISR, except that an ISR never becomes empty: when no member
  *       is active it stays as it is, because its members hold every acknowledged record.
+ *   <li>Eligible leader replicas (ELR, KIP-966): members that leave the ISR while it ends up
+ *       smaller than min.insync.replicas enter the ELR; a leader does not advance its high
+ *       watermark while the ELR is not empty, so each ELR member holds every record below it.
+ *       When no ISR member is active, the first active ELR member (replica order) is elected
+ *       cleanly, with an ISR of itself; the rest of the old ISR and ELR stay in the ELR. A member
+ *       that rejoins the ISR leaves the ELR, and the ELR is emptied once the ISR has
+ *       min.insync.replicas members (capped at the replication factor) again. Putting a replica
+ *       in the ELR is always safe (it freezes the high watermark); leaving one out only narrows
+ *       the choice of leaders, so apply, which does not know the brokers' min.insync.replicas
+ *       default, adds every leaver and leaves the clearing to the controller.
  *   <li>Unclean election (only when the topic's {@code unclean.leader.election.enable} is true, and
- *       only decided by the active controller): when no ISR member is active, the first active
- *       replica in replica order leads with an ISR of itself. Records it lacks are lost; its log
- *       becomes the partition's history and the other replicas truncate to it by epoch.
+ *       only decided by the active controller): when no ISR or ELR member is active, the first
+ *       active replica in replica order leads with an ISR of itself. Records it lacks are lost;
+ *       its log becomes the partition's history and the other replicas truncate to it by epoch.
  *   <li>Every change bumps the partition epoch; only a leader change bumps the leader epoch.
  * </ul>
  * Stateless.
  */
 public final class PartitionChanges {
   private PartitionChanges() {}
+
+  /**
+   * The min.insync.replicas that apply uses for the ELR when it decides changes itself (a
+   * broker's registration): unknown there, so every replica that leaves the ISR short of a full
+   * one enters the ELR, and the controller's next poll clears what it need not hold.
+   */
+  static final int MIN_ISR_UNKNOWN = Integer.MAX_VALUE;
 
   /** Whether a broker may lead or join an ISR in {@code image}. */
   static boolean isActive(MetadataImage image, int nodeId) {
@@ -44,37 +61,63 @@ public final class PartitionChanges {
 
   /**
    * The change that takes {@code p} to a state where its leader and ISR hold active brokers only
-   * (as far as possible), or null when it is already there.
+   * (as far as possible), or null when it is already there; no unclean election, ELR kept as if
+   * min.insync.replicas were unknown ({@link #MIN_ISR_UNKNOWN}).
    *
    * @param active which brokers are active once the decision is applied
    */
   static PartitionChange reconcile(TopicImage topic, PartitionImage p, IntPredicate active) {
-    return reconcile(topic, p, active, false);
+    return reconcile(topic, p, active, false, MIN_ISR_UNKNOWN);
   }
 
   /**
-   * As {@link #reconcile(TopicImage, PartitionImage, IntPredicate)}; with {@code uncleanAllowed},
-   * a partition whose ISR has no active member is led by an active out-of-sync replica.
+   * As {@link #reconcile(TopicImage, PartitionImage, IntPredicate)} with the topic's effective
+   * {@code minInsyncReplicas}, which decides the ELR; with {@code uncleanAllowed}, a partition
+   * whose ISR and ELR have no active member is led by an active out-of-sync replica.
    */
-  static PartitionChange reconcile(TopicImage topic, PartitionImage p, IntPredicate active, boolean uncleanAllowed) {
+  static PartitionChange reconcile(TopicImage topic, PartitionImage p, IntPredicate active, boolean uncleanAllowed,
+      int minInsyncReplicas) {
     List<Integer> activeIsr = new ArrayList<>();
     for (int r : p.isr()) if (active.test(r)) activeIsr.add(r);
-    if (activeIsr.isEmpty() && uncleanAllowed) {
-      int unclean = firstOf(p.replicas(), active);
-      if (unclean >= 0) return change(topic, p, unclean, List.of(unclean));
+    if (activeIsr.isEmpty()) {
+      int eligible = firstOf(p.replicas(), r -> p.eligibleLeaderReplicas().contains(r) && active.test(r));
+      if (eligible >= 0) {
+        List<Integer> isr = List.of(eligible);
+        return change(topic, p, eligible, isr, elrAfter(p, isr, minInsyncReplicas));
+      }
+      if (uncleanAllowed) {
+        int unclean = firstOf(p.replicas(), active);
+        if (unclean >= 0) return change(topic, p, unclean, List.of(unclean), List.of());
+      }
     }
     List<Integer> isr = activeIsr.isEmpty() ? p.isr() : activeIsr;
     int leader = p.leaderId();
     if (leader < 0 || !active.test(leader) || !isr.contains(leader)) {
       leader = firstOf(p.replicas(), r -> isr.contains(r) && active.test(r));
     }
-    if (leader == p.leaderId() && isr.equals(p.isr())) return null;
-    return change(topic, p, leader, isr);
+    List<Integer> elr = elrAfter(p, isr, minInsyncReplicas);
+    if (leader == p.leaderId() && isr.equals(p.isr()) && elr.equals(p.eligibleLeaderReplicas())) return null;
+    return change(topic, p, leader, isr, elr);
+  }
+
+  /**
+   * The ELR once {@code p}'s ISR is {@code newIsr}: empty when that ISR has
+   * min(minInsyncReplicas, replication factor) members; otherwise the current ELR plus the
+   * members that leave the ISR, less those in it, in replica order.
+   */
+  static List<Integer> elrAfter(PartitionImage p, List<Integer> newIsr, int minInsyncReplicas) {
+    if (newIsr.size() >= Math.min(minInsyncReplicas, p.replicas().size())) return List.of();
+    List<Integer> out = new ArrayList<>();
+    for (int r : p.replicas()) {
+      if (!newIsr.contains(r) && (p.eligibleLeaderReplicas().contains(r) || p.isr().contains(r))) out.add(r);
+    }
+    return out;
   }
 
   /** Whether {@code c} makes a leader of a replica outside the ISR it changes (an unclean election). */
   static boolean isUnclean(PartitionImage p, PartitionChange c) {
-    return c.getLeaderId() >= 0 && c.getLeaderId() != p.leaderId() && !p.isr().contains(c.getLeaderId());
+    return c.getLeaderId() >= 0 && c.getLeaderId() != p.leaderId() && !p.isr().contains(c.getLeaderId())
+        && !p.eligibleLeaderReplicas().contains(c.getLeaderId());
   }
 
   /** The first broker of {@code replicas}, in order, that passes {@code test}, or -1. */
@@ -89,7 +132,7 @@ public final class PartitionChanges {
   static PartitionChange preferred(TopicImage topic, PartitionImage p, IntPredicate active) {
     int preferred = p.preferredLeader();
     if (p.leaderId() == preferred || !active.test(preferred) || !p.isr().contains(preferred)) return null;
-    return change(topic, p, preferred, p.isr());
+    return change(topic, p, preferred, p.isr(), p.eligibleLeaderReplicas());
   }
 
   /** Why the preferred replica cannot lead {@code p} (null = it can, or already does). */
@@ -101,17 +144,18 @@ public final class PartitionChanges {
     return null;
   }
 
-  static PartitionChange change(TopicImage topic, PartitionImage p, int leader, List<Integer> isr) {
+  static PartitionChange change(TopicImage topic, PartitionImage p, int leader, List<Integer> isr, List<Integer> elr) {
     return PartitionChange.newBuilder()
         .setTopic(topic.name()).setTopicId(topic.topicId()).setPartition(p.partition())
-        .setPartitionEpoch(p.partitionEpoch()).setLeaderId(leader).addAllIsr(isr)
+        .setPartitionEpoch(p.partitionEpoch()).setLeaderId(leader).addAllIsr(isr).addAllEligibleLeaderReplicas(elr)
         .build();
   }
 
   /**
    * Applies {@code c} to partition {@code p} of topic {@code t} if it still may: the same topic
-   * incarnation and partition epoch, a valid ISR whose new members are active, and a leader that
-   * is in the ISR and, when it changes, active.
+   * incarnation and partition epoch, a valid ISR whose new members are active, a leader that
+   * is in the ISR and, when it changes, active, and an ELR of replicas outside the new ISR that
+   * were in the ISR or ELR before.
    *
    * @return the partition after the change, or null when the change no longer applies
    */
@@ -126,9 +170,14 @@ public final class PartitionChanges {
     int leader = c.getLeaderId();
     boolean leaderChanged = leader != p.leaderId();
     if (leader >= 0 && (!isr.contains(leader) || (leaderChanged && !active.test(leader)))) return null;
-    if (!leaderChanged && isr.equals(p.isr())) return null;
+    List<Integer> elr = c.getEligibleLeaderReplicasList();
+    if (new HashSet<>(elr).size() != elr.size()) return null;
+    for (int r : elr) {
+      if (isr.contains(r) || !(p.isr().contains(r) || p.eligibleLeaderReplicas().contains(r))) return null;
+    }
+    if (!leaderChanged && isr.equals(p.isr()) && elr.equals(p.eligibleLeaderReplicas())) return null;
     return new PartitionImage(p.partition(), leader, p.leaderEpoch() + (leaderChanged ? 1 : 0), p.replicas(), isr,
-        p.partitionEpoch() + 1);
+        p.partitionEpoch() + 1, elr);
   }
 
   /** The outcome of checking an ISR change: an error, or the change to log (null = nothing to change). */
@@ -185,27 +234,37 @@ public final class PartitionChanges {
       }
     }
     if (unique.equals(new HashSet<>(p.isr()))) return new AlterCheck(ErrorCode.NONE, "", p, null);
-    return new AlterCheck(ErrorCode.NONE, "", p, change(t, p, p.leaderId(), isr));
+    // A member that rejoins leaves the ELR; the leader's removals do not enter it (it need not
+    // hold them: leaving a replica out of the ELR only narrows a later election).
+    List<Integer> elr = new ArrayList<>(p.eligibleLeaderReplicas());
+    elr.removeAll(isr);
+    if (isr.size() >= p.replicas().size()) elr.clear();
+    return new AlterCheck(ErrorCode.NONE, "", p, change(t, p, p.leaderId(), isr, elr));
   }
 
   /**
    * A leader that leaves the ISR it proposes resigns: its copy of the log cannot be trusted (a
-   * corrupt batch was found in it), so another in-sync replica must lead. Only removals are
-   * allowed in the same change, and some remaining member must be active; that member (the first
-   * in replica order) becomes leader in a new leader epoch.
+   * corrupt batch was found in it, or it was cut to repair damage), so another replica that holds
+   * every committed record must lead. The new ISR may hold members of the current ISR and, since
+   * the resigning leader serves nothing more and the high watermark stays where it is, members
+   * of the ELR; some member must be active, and the first active one (in replica order) becomes
+   * leader in a new leader epoch. The resigning leader enters neither the ISR nor the ELR.
    */
   private static AlterCheck checkResign(MetadataImage image, TopicImage t, PartitionImage p, AlterPartitionRequest req,
       List<Integer> isr) {
-    if (isr.isEmpty() || !p.isr().containsAll(isr)) {
-      return reject(ErrorCode.INVALID_REQUEST, "a leader that leaves the ISR may only remove members: " + isr
-          + " is not a non-empty subset of " + p.isr(), p);
+    boolean fromIsrOrElr = isr.stream().allMatch(r -> p.isr().contains(r) || p.eligibleLeaderReplicas().contains(r));
+    if (isr.isEmpty() || !fromIsrOrElr) {
+      return reject(ErrorCode.INVALID_REQUEST, "a leader that leaves the ISR may only hand over to members of the ISR "
+          + p.isr() + " or the ELR " + p.eligibleLeaderReplicas() + ": " + isr + " is not a non-empty set of them", p);
     }
     int successor = firstOf(p.replicas(), r -> isr.contains(r) && isActive(image, r));
     if (successor < 0) {
       return reject(ErrorCode.INELIGIBLE_REPLICA, "no active member of " + isr + " can take over "
           + req.topic() + "-" + req.partition() + " from broker " + req.leaderId(), p);
     }
-    return new AlterCheck(ErrorCode.NONE, "", p, change(t, p, successor, isr));
+    List<Integer> elr = new ArrayList<>(p.eligibleLeaderReplicas());
+    elr.removeAll(isr);
+    return new AlterCheck(ErrorCode.NONE, "", p, change(t, p, successor, isr, elr));
   }
 
   private static AlterCheck reject(ErrorCode code, String message, PartitionImage current) {

@@ -46,7 +46,7 @@ public final class Records {
 
   static PartitionImage toPartitionImage(PartitionRecord p) {
     return new PartitionImage(p.getPartition(), p.getLeaderId(), p.getLeaderEpoch(), p.getReplicasList(), p.getIsrList(),
-        p.getPartitionEpoch());
+        p.getPartitionEpoch(), p.getEligibleLeaderReplicasList());
   }
 
   static PartitionRecord toPartitionRecord(String topicId, PartitionImage p) {
@@ -54,6 +54,7 @@ public final class Records {
         .setTopicId(topicId).setPartition(p.partition())
         .addAllReplicas(p.replicas()).addAllIsr(p.isr())
         .setLeaderId(p.leaderId()).setLeaderEpoch(p.leaderEpoch()).setPartitionEpoch(p.partitionEpoch())
+        .addAllEligibleLeaderReplicas(p.eligibleLeaderReplicas())
         .build();
   }
 

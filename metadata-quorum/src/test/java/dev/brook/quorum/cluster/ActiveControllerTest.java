@@ -583,4 +583,106 @@ class ActiveControllerTest {
       assertThat(c.getLeaseExpired()).isTrue();
     });
   }
+
+  /** Brings broker {@code id} back after its lease expired: a new registration, then a heartbeat and a poll. */
+  private ControllerBatch comeBack(int id) throws Exception {
+    register(id, "");
+    heartbeat(id);
+    return step();
+  }
+
+  @Test
+  void replicasThatLeaveTheIsrBelowMinIsrStayEligibleToLead() throws Exception {
+    createTopic("t", List.of(List.of(3, 1, 2)), Map.of(TopicConfig.MIN_INSYNC_REPLICAS, "2"));
+    // 1 dies: the ISR keeps min.insync.replicas members, so 1 is simply out (the high watermark may move on).
+    advance(SESSION_MS + 1);
+    heartbeatAll(2, 3);
+    step();
+    assertThat(partition("t", 0).isr()).containsExactly(3, 2);
+    assertThat(partition("t", 0).eligibleLeaderReplicas()).isEmpty();
+    // 2 dies: the ISR falls below min.insync.replicas, 2 enters the ELR (1 missed what came since).
+    advance(SESSION_MS + 1);
+    heartbeatAll(3);
+    step();
+    assertThat(partition("t", 0).isr()).containsExactly(3);
+    assertThat(partition("t", 0).eligibleLeaderReplicas()).containsExactly(2);
+    // 3 dies: the ISR keeps its last member, nobody leads; 3 is the ISR, 2 the ELR.
+    advance(SESSION_MS + 1);
+    step();
+    assertThat(partition("t", 0).leaderId()).isEqualTo(-1);
+    assertThat(partition("t", 0).isr()).containsExactly(3);
+    // 1 comes back first: neither in the ISR nor the ELR, it may not lead.
+    comeBack(1);
+    assertThat(partition("t", 0).leaderId()).isEqualTo(-1);
+    // 2 comes back: elected from the ELR, cleanly; 3 moves to the ELR.
+    ControllerBatch batch = comeBack(2);
+    assertThat(batch.getReason()).doesNotContain(ActiveController.UNCLEAN_ELECTION);
+    assertThat(partition("t", 0)).satisfies(p -> {
+      assertThat(p.leaderId()).isEqualTo(2);
+      assertThat(p.isr()).containsExactly(2);
+      assertThat(p.eligibleLeaderReplicas()).containsExactly(3);
+    });
+    assertThat(step()).isNull();
+    // 1 caught up and joins: the ISR has min.insync.replicas members again, and the controller
+    // (which knows that number; apply does not) empties the ELR.
+    PartitionImage p = partition("t", 0);
+    heartbeatAll(1, 2);
+    assertThat(alter("t", 0, 2, p.leaderEpoch(), p.partitionEpoch(), List.of(2, 1)).getErrorCode()).isZero();
+    assertThat(partition("t", 0).isr()).containsExactly(2, 1);
+    assertThat(partition("t", 0).eligibleLeaderReplicas()).containsExactly(3);
+    step();
+    assertThat(partition("t", 0).eligibleLeaderReplicas()).isEmpty();
+    assertThat(partition("t", 0).leaderId()).isEqualTo(2);
+  }
+
+  @Test
+  void aLeaderMissingCommittedRecordsHandsOverToAnEligibleLeaderReplica() throws Exception {
+    // The long fault run's stuck partition: every broker fenced at once (a paused controller), the
+    // first back is a replica whose log was cut to repair damage.
+    createTopic("t", List.of(List.of(3, 1, 2)), Map.of(TopicConfig.MIN_INSYNC_REPLICAS, "2"));
+    advance(SESSION_MS + 1);
+    step();
+    assertThat(partition("t", 0).leaderId()).isEqualTo(-1);
+    assertThat(partition("t", 0).isr()).containsExactly(3, 1, 2);
+    comeBack(2);
+    assertThat(partition("t", 0)).satisfies(p -> {
+      assertThat(p.leaderId()).isEqualTo(2);
+      assertThat(p.isr()).containsExactly(2);
+      assertThat(p.eligibleLeaderReplicas()).as("they hold every committed record").containsExactly(3, 1);
+    });
+    // 2 cannot serve and resigns; nobody in the ELR is active yet: refused, nothing changes.
+    PartitionImage p = partition("t", 0);
+    assertThat(alter("t", 0, 2, p.leaderEpoch(), p.partitionEpoch(), List.of(3)).getErrorCode())
+        .isEqualTo(ErrorCode.INELIGIBLE_REPLICA_VALUE);
+    assertThat(partition("t", 0)).isEqualTo(p);
+    // 3 is back: the resignation hands over to it, and 2 is in neither the ISR nor the ELR.
+    comeBack(3);
+    heartbeat(2);
+    PartitionImage before = partition("t", 0);
+    assertThat(alter("t", 0, 2, before.leaderEpoch(), before.partitionEpoch(), List.of(3)).getErrorCode()).isZero();
+    assertThat(partition("t", 0)).satisfies(q -> {
+      assertThat(q.leaderId()).isEqualTo(3);
+      assertThat(q.leaderEpoch()).isEqualTo(before.leaderEpoch() + 1);
+      assertThat(q.isr()).containsExactly(3);
+      assertThat(q.eligibleLeaderReplicas()).containsExactly(1);
+    });
+    // A resignation may not name a replica that is in neither.
+    PartitionImage r = partition("t", 0);
+    assertThat(alter("t", 0, 3, r.leaderEpoch(), r.partitionEpoch(), List.of(2)).getErrorCode())
+        .isEqualTo(ErrorCode.INVALID_REQUEST_VALUE);
+  }
+
+  @Test
+  void aRegistrationPutsTheLeaverInTheElrAndTheControllerClearsWhatMinIsrDoesNotNeed() throws Exception {
+    createTopic("t", List.of(List.of(2, 1, 3)));
+    register(2, "");
+    // Apply does not know the brokers' min.insync.replicas default: the leaver enters the ELR.
+    assertThat(partition("t", 0).isr()).containsExactly(1, 3);
+    assertThat(partition("t", 0).eligibleLeaderReplicas()).containsExactly(2);
+    // The controller does (1 here): two members are plenty, the ELR empties.
+    heartbeatAll(1, 3);
+    step();
+    assertThat(partition("t", 0).eligibleLeaderReplicas()).isEmpty();
+    assertThat(partition("t", 0).isr()).containsExactly(1, 3);
+  }
 }
