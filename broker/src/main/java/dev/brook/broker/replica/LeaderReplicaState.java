@@ -255,21 +255,33 @@ final class LeaderReplicaState {
    */
   synchronized IsrChange proposeResign(long nowMs) {
     if (pending != null || blocked || nowMs < noProposalsBeforeMs) return null;
-    List<Integer> next = new ArrayList<>();
-    for (int r : isr) {
-      if (canTakeOver(r)) next.add(r);
-    }
+    List<Integer> next = successors();
     if (next.isEmpty()) return null;
     pending = new IsrChange(leaderEpoch, partitionEpoch, List.copyOf(next));
     return pending;
   }
 
-  /** Whether another ISR member could take over from this leader now. */
+  /** Whether another ISR member (or, with none, an eligible leader replica) could take over from this leader now. */
   synchronized boolean hasEligibleSuccessor() {
+    return !successors().isEmpty();
+  }
+
+  /**
+   * Who could lead in this leader's place: the ISR members that can take over; with none, the
+   * eligible leader replicas whose brokers are active (they hold every committed record by the
+   * ELR's invariant, whatever this leader has seen of their positions).
+   */
+  private List<Integer> successors() {
+    List<Integer> out = new ArrayList<>();
     for (int r : isr) {
-      if (canTakeOver(r)) return true;
+      if (canTakeOver(r)) out.add(r);
     }
-    return false;
+    if (!out.isEmpty()) return out;
+    for (int r : elr) {
+      BrokerStatus b = brokers.get(r);
+      if (r != localId && b != null && b.eligible()) out.add(r);
+    }
+    return out;
   }
 
   /**

@@ -98,6 +98,11 @@ class LeaderReplicaStateTest {
     lead(List.of(1), 0, 0);
     assertThat(state.hasEligibleSuccessor()).isFalse();
     assertThat(state.proposeResign(now)).isNull();
+
+    // Alone in the ISR, but 3 is an eligible leader replica on an active broker: it takes over.
+    state = new LeaderReplicaState(1, LAG_MS);
+    state.becomeLeader(5, 10, List.of(1, 2, 3), List.of(1), List.of(2, 3), brokers, 0, 0, now);
+    assertThat(state.proposeResign(now).newIsr()).as("2 is fenced").containsExactly(3);
   }
 
   @Test
