@@ -1,6 +1,7 @@
 package dev.brook.quorum.cluster;
 
 import dev.brook.proto.v1.ErrorCode;
+import dev.brook.protocol.TopicConfig;
 import dev.brook.quorum.AlterPartitionRequest;
 import dev.brook.quorum.BrokerImage;
 import dev.brook.quorum.MetadataImage;
@@ -33,8 +34,9 @@ import java.util.function.IntPredicate;
  *       that rejoins the ISR leaves the ELR, and the ELR is emptied once the ISR has
  *       min.insync.replicas members (capped at the replication factor) again. Putting a replica
  *       in the ELR is always safe (it freezes the high watermark); leaving one out only narrows
- *       the choice of leaders, so apply, which does not know the brokers' min.insync.replicas
- *       default, adds every leaver and leaves the clearing to the controller.
+ *       the choice of leaders, so apply, which knows a topic's own min.insync.replicas but not the
+ *       brokers' default, adds every leaver where the topic does not set it and leaves the
+ *       clearing to the controller.
  *   <li>Unclean election (only when the topic's {@code unclean.leader.election.enable} is true, and
  *       only decided by the active controller): when no ISR or ELR member is active, the first
  *       active replica in replica order leads with an ISR of itself. Records it lacks are lost;
@@ -48,10 +50,21 @@ public final class PartitionChanges {
 
   /**
    * The min.insync.replicas that apply uses for the ELR when it decides changes itself (a
-   * broker's registration): unknown there, so every replica that leaves the ISR short of a full
-   * one enters the ELR, and the controller's next poll clears what it need not hold.
+   * broker's registration, a leader's ISR change) and the topic does not set it: the brokers'
+   * default is not in the image, so every replica that leaves the ISR short of a full one enters
+   * the ELR, and the controller's next poll clears what it need not hold.
    */
   static final int MIN_ISR_UNKNOWN = Integer.MAX_VALUE;
+
+  /** min.insync.replicas as apply knows it: the topic's own setting, else {@link #MIN_ISR_UNKNOWN}. */
+  static int minIsrInApply(TopicImage topic) {
+    String v = topic.configs().get(TopicConfig.MIN_INSYNC_REPLICAS);
+    try {
+      return v == null ? MIN_ISR_UNKNOWN : Integer.parseInt(v);
+    } catch (NumberFormatException e) {
+      return MIN_ISR_UNKNOWN; // validated at creation; never here
+    }
+  }
 
   /** Whether a broker may lead or join an ISR in {@code image}. */
   static boolean isActive(MetadataImage image, int nodeId) {
@@ -61,13 +74,13 @@ public final class PartitionChanges {
 
   /**
    * The change that takes {@code p} to a state where its leader and ISR hold active brokers only
-   * (as far as possible), or null when it is already there; no unclean election, ELR kept as if
-   * min.insync.replicas were unknown ({@link #MIN_ISR_UNKNOWN}).
+   * (as far as possible), or null when it is already there; no unclean election, and the ELR as
+   * apply knows min.insync.replicas ({@link #minIsrInApply}).
    *
    * @param active which brokers are active once the decision is applied
    */
   static PartitionChange reconcile(TopicImage topic, PartitionImage p, IntPredicate active) {
-    return reconcile(topic, p, active, false, MIN_ISR_UNKNOWN);
+    return reconcile(topic, p, active, false, minIsrInApply(topic));
   }
 
   /**
@@ -234,11 +247,12 @@ public final class PartitionChanges {
       }
     }
     if (unique.equals(new HashSet<>(p.isr()))) return new AlterCheck(ErrorCode.NONE, "", p, null);
-    // A member that rejoins leaves the ELR; the leader's removals do not enter it (it need not
-    // hold them: leaving a replica out of the ELR only narrows a later election).
+    // A member that rejoins leaves the ELR, and an ISR back at min.insync.replicas (as far as
+    // apply knows it) empties it; the leader's removals do not enter it (leaving a replica out of
+    // the ELR only narrows a later election).
     List<Integer> elr = new ArrayList<>(p.eligibleLeaderReplicas());
     elr.removeAll(isr);
-    if (isr.size() >= p.replicas().size()) elr.clear();
+    if (isr.size() >= Math.min(minIsrInApply(t), p.replicas().size())) elr.clear();
     return new AlterCheck(ErrorCode.NONE, "", p, change(t, p, p.leaderId(), isr, elr));
   }
 
