@@ -199,7 +199,8 @@ final class PerfCommand implements Runnable {
 
   @Command(name = "commit", description = {
       "Commit consumer group offsets through the metadata quorum as fast as allowed, each commit",
-      "for --partitions-per-commit partitions of --topic in one of --groups groups without members, and",
+      "for --partitions-per-commit partitions of --topic in one of --groups groups without members (offsets",
+      "within each partition's log), and",
       "report: N commits (O offsets), X commits/sec (Y offsets/sec), and the commit latency."})
   static final class CommitPerf implements Callable<Integer> {
     @Spec
@@ -239,6 +240,15 @@ final class PerfCommand implements Runnable {
       java.util.concurrent.Semaphore window = new java.util.concurrent.Semaphore(maxInFlight);
       try (Admin admin = Admin.create(client.bootstrapServer)) {
         int partitions = admin.describeTopics(java.util.List.of(topic)).join().get(topic).partitions().size();
+        // Offsets must lie within the logs (the coordinator refuses one beyond a log's end).
+        long[] ends = new long[partitions];
+        try (Consumer<byte[], byte[]> reader = new Consumer<>(ConsumerConfig.builder()
+            .bootstrapServers(client.bootstrapServer).clientId("brook-perf").build(),
+            Serdes.bytesDeserializer(), Serdes.bytesDeserializer())) {
+          List<TopicPartition> tps = new ArrayList<>();
+          for (int p = 0; p < partitions; p++) tps.add(new TopicPartition(topic, p));
+          reader.endOffsets(tps).forEach((tp, end) -> ends[tp.partition()] = end);
+        }
         // Find every group's coordinator first, so the measurement is of commits only.
         for (int g = 0; g < groups; g++) admin.alterGroupOffsets("perf-" + g, java.util.Map.of()).join();
         long start = System.nanoTime();
@@ -246,7 +256,8 @@ final class PerfCommand implements Runnable {
         for (long i = 0; i < numCommits; i++) {
           java.util.Map<TopicPartition, OffsetAndMetadata> offsets = new java.util.HashMap<>();
           for (int j = 0; j < perCommit; j++) {
-            offsets.put(new TopicPartition(topic, (int) ((i * perCommit + j) % partitions)), new OffsetAndMetadata(i));
+            int p = (int) ((i * perCommit + j) % partitions);
+            offsets.put(new TopicPartition(topic, p), new OffsetAndMetadata(i % (ends[p] + 1)));
           }
           window.acquire();
           long sent = System.nanoTime();

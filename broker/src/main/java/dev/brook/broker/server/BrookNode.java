@@ -60,6 +60,7 @@ public final class BrookNode implements AutoCloseable {
   private HealthStatusManager health;
   private ScheduledExecutorService scheduler;
   private GroupCoordinator groups;
+  private GroupServiceImpl groupService;
   private ExecutorService fetchExecutor;
   private String brokerAddress;
 
@@ -114,8 +115,9 @@ public final class BrookNode implements AutoCloseable {
     services.add(new MetadataServiceImpl(replicas, metadata, config.autoCreateTopics()).bindService());
     services.add(new AdminServiceImpl(metadata, replicas, config.topicDefaults()).bindService());
     groups = startGroupCoordinator(metadata);
-    services.add(new GroupServiceImpl(groups, metadata.groups(), replicas::image, config.nodeId(),
-        config.groupHeartbeatIntervalMs()).bindService());
+    groupService = new GroupServiceImpl(groups, metadata.groups(), replicas, config.nodeId(),
+        config.groupHeartbeatIntervalMs());
+    services.add(groupService.bindService());
     HostPort address = config.brokerAddress();
     NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(address.host(), address.port()))
         .maxInboundMessageSize(config.maxRequestBytes())
@@ -307,6 +309,7 @@ public final class BrookNode implements AutoCloseable {
     }
     if (scheduler != null) scheduler.shutdownNow();
     if (fetchExecutor != null) fetchExecutor.shutdownNow();
+    if (groupService != null) groupService.close();
     if (replicas != null) replicas.close();
     if (remoteMetadata != null) remoteMetadata.close();
     if (quorum != null) quorum.close();

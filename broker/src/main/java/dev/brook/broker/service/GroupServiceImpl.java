@@ -7,6 +7,7 @@ import dev.brook.broker.group.GroupCoordinator;
 import dev.brook.broker.group.GroupMember;
 import dev.brook.broker.group.OffsetAndMetadata;
 import dev.brook.broker.group.TopicPartition;
+import dev.brook.broker.replica.ReplicaManager;
 import dev.brook.proto.v1.CommittedPartitionOffset;
 import dev.brook.proto.v1.DeleteGroupsRequest;
 import dev.brook.proto.v1.DeleteGroupsResponse;
@@ -74,15 +75,26 @@ public final class GroupServiceImpl extends GroupServiceGrpc.GroupServiceImplBas
   private final Supplier<MetadataImage> image;
   private final int nodeId;
   private final int heartbeatIntervalMs;
+  private final LeaderHighWatermarks leaderHighWatermarks = new LeaderHighWatermarks();
+  private final CommitOffsetCheck commitCheck;
 
-  /** @param image the broker's current metadata image, or null while it is starting */
-  public GroupServiceImpl(GroupCoordinator coordinator, GroupStateClient groups, Supplier<MetadataImage> image, int nodeId,
+  /**
+   * @param image the broker's current metadata image, or null while it is starting
+   * @param replicas this broker's replicas, whose log ends bound committed offsets
+   */
+  public GroupServiceImpl(GroupCoordinator coordinator, GroupStateClient groups, ReplicaManager replicas, int nodeId,
       long heartbeatIntervalMs) {
     this.coordinator = coordinator;
     this.groups = groups;
-    this.image = image;
+    this.image = replicas::image;
     this.nodeId = nodeId;
     this.heartbeatIntervalMs = (int) heartbeatIntervalMs;
+    this.commitCheck = new CommitOffsetCheck(image, replicas::partition, nodeId, leaderHighWatermarks);
+  }
+
+  /** Closes the channels to other brokers that commit checks opened. */
+  public void close() {
+    leaderHighWatermarks.close();
   }
 
   @Override
@@ -338,8 +350,16 @@ public final class GroupServiceImpl extends GroupServiceGrpc.GroupServiceImplBas
             new OffsetAndMetadata(p.getOffset(), p.getLeaderEpoch(), p.getMetadata(), 0));
       }
     }
-    coordinator.commitOffsets(request.getGroupId(), request.getMemberId(), request.getMemberEpoch(), offsets)
-        .whenComplete((code, e) -> {
+    Map<TopicPartition, Long> positions = new HashMap<>();
+    offsets.forEach((tp, o) -> positions.put(tp, o.offset()));
+    commitCheck.check(positions).thenCompose(bad -> bad != null ? CompletableFuture.completedFuture(bad)
+        : commit(request, offsets)).whenComplete((error, e) -> reply(out, OffsetCommitResponse.newBuilder()
+            .setError(e == null ? error : Errors.of(ErrorCode.UNKNOWN_SERVER_ERROR, String.valueOf(e))).build()));
+  }
+
+  private CompletableFuture<Error> commit(OffsetCommitRequest request, Map<TopicPartition, OffsetAndMetadata> offsets) {
+    return coordinator.commitOffsets(request.getGroupId(), request.getMemberId(), request.getMemberEpoch(), offsets)
+        .handle((code, e) -> {
           Error error;
           if (e != null) {
             Throwable c = e.getCause() != null ? e.getCause() : e;
@@ -347,7 +367,7 @@ public final class GroupServiceImpl extends GroupServiceGrpc.GroupServiceImplBas
           } else {
             error = code == ErrorCode.NONE ? Errors.NONE : Errors.of(code, commitRefusal(code, request));
           }
-          reply(out, OffsetCommitResponse.newBuilder().setError(error).build());
+          return error;
         });
   }
 

@@ -158,11 +158,15 @@ class GroupServiceClusterTest {
   }
 
   private ErrorCode commit(int via, Member m, int epoch, int partition, long offset) {
+    return commitError(via, m, epoch, TOPIC, partition, offset).getCode();
+  }
+
+  private dev.brook.proto.v1.Error commitError(int via, Member m, int epoch, String topic, int partition, long offset) {
     return GroupServiceGrpc.newBlockingStub(cluster.channel(via)).withDeadlineAfter(30, TimeUnit.SECONDS)
         .offsetCommit(OffsetCommitRequest.newBuilder().setGroupId(GROUP).setMemberId(m.id).setMemberEpoch(epoch)
-            .addTopics(OffsetCommitTopic.newBuilder().setTopic(TOPIC)
+            .addTopics(OffsetCommitTopic.newBuilder().setTopic(topic)
                 .addPartitions(OffsetCommitPartition.newBuilder().setPartition(partition).setOffset(offset).setLeaderEpoch(-1)))
-            .build()).getError().getCode();
+            .build()).getError();
   }
 
   private OffsetFetchResponse fetch(int via) {
@@ -223,9 +227,20 @@ class GroupServiceClusterTest {
 
       // Commits: by the owner with its epoch; a stale epoch is refused; readable from any broker.
       int pa = a.owned.iterator().next();
+      int leader = cluster.partition(TOPIC, pa).leaderId();
+      assertThat(RawClient.produce(cluster.channel(leader), dev.brook.proto.v1.Acks.ACKS_ALL, 30_000, TOPIC, pa,
+          RawClient.batch("g", 300)).getError().getCode()).isEqualTo(ErrorCode.NONE);
       assertThat(commit(coordinator, a, a.epoch, pa, 100)).isEqualTo(ErrorCode.NONE);
-      assertThat(commit(coordinator, a, a.epoch - 1, pa, 999)).isEqualTo(ErrorCode.STALE_MEMBER_EPOCH);
-      assertThat(commit(other, a, a.epoch, pa, 999)).isEqualTo(ErrorCode.NOT_COORDINATOR);
+      // Beyond the log end, or a partition that does not exist: refused, nothing changes.
+      assertThat(commitError(coordinator, a, a.epoch, TOPIC, pa, 301)).satisfies(e -> {
+        assertThat(e.getCode()).isEqualTo(ErrorCode.OFFSET_OUT_OF_RANGE);
+        assertThat(e.getMessage()).contains("offset 301 of " + TOPIC + "-" + pa + " is beyond the end of its log (300)");
+      });
+      assertThat(commitError(coordinator, a, a.epoch, TOPIC, 6, 0).getCode()).isEqualTo(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      assertThat(commitError(coordinator, a, a.epoch, "nope", 0, 0).getCode()).isEqualTo(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      assertThat(fetch(coordinator).getOffsetsList()).extracting(CommittedPartitionOffset::getOffset).containsExactly(100L);
+      assertThat(commit(coordinator, a, a.epoch - 1, pa, 250)).isEqualTo(ErrorCode.STALE_MEMBER_EPOCH);
+      assertThat(commit(other, a, a.epoch, pa, 250)).isEqualTo(ErrorCode.NOT_COORDINATOR);
       for (int via = 1; via <= 3; via++) {
         assertThat(fetch(via).getOffsetsList()).extracting(CommittedPartitionOffset::getOffset).containsExactly(100L);
       }
@@ -251,6 +266,33 @@ class GroupServiceClusterTest {
       }
       assertThat(fetch(survivor).getOffsetsList()).extracting(CommittedPartitionOffset::getOffset).containsExactly(200L);
     }
+  }
+
+  @Test
+  void anOffsetBeyondTheLogEndOfAPartitionThatLivesOnAnotherBrokerIsRefused() throws Exception {
+    // One replica per partition, spread over the brokers: some partition is not on the coordinator,
+    // whose check then asks that partition's leader.
+    AdminServiceGrpc.newBlockingStub(cluster.channel(1)).withDeadlineAfter(30, TimeUnit.SECONDS)
+        .createTopics(CreateTopicsRequest.newBuilder().addTopics(NewTopic.newBuilder()
+            .setName("spread").setPartitions(3).setReplicationFactor(1)).build());
+    String group = "offsets-only";
+    int coordinator = GroupServiceGrpc.newBlockingStub(cluster.channel(1)).findCoordinator(
+        FindCoordinatorRequest.newBuilder().setGroupId(group).build()).getNodeId();
+    await().atMost(WAIT).until(() -> cluster.image().topic("spread") != null
+        && cluster.image().topic("spread").partitions().stream().allMatch(p -> p.leaderId() > 0));
+    int remote = cluster.image().topic("spread").partitions().stream()
+        .filter(p -> !p.replicas().contains(coordinator)).findFirst().orElseThrow().partition();
+    int leader = cluster.partition("spread", remote).leaderId();
+    assertThat(RawClient.produce(cluster.channel(leader), dev.brook.proto.v1.Acks.ACKS_ALL, 30_000, "spread", remote,
+        RawClient.batch("r", 5)).getError().getCode()).isEqualTo(ErrorCode.NONE);
+    java.util.function.LongFunction<dev.brook.proto.v1.Error> commit = offset -> GroupServiceGrpc
+        .newBlockingStub(cluster.channel(coordinator)).withDeadlineAfter(30, TimeUnit.SECONDS)
+        .offsetCommit(OffsetCommitRequest.newBuilder().setGroupId(group).setMemberEpoch(-1)
+            .addTopics(OffsetCommitTopic.newBuilder().setTopic("spread")
+                .addPartitions(OffsetCommitPartition.newBuilder().setPartition(remote).setOffset(offset).setLeaderEpoch(-1)))
+            .build()).getError();
+    assertThat(commit.apply(6).getCode()).isEqualTo(ErrorCode.OFFSET_OUT_OF_RANGE);
+    assertThat(commit.apply(5).getCode()).isEqualTo(ErrorCode.NONE);
   }
 
   @Test
