@@ -11,6 +11,7 @@ import dev.brook.client.Consumer;
 import dev.brook.client.ConsumerConfig;
 import dev.brook.client.ConsumerRebalanceListener;
 import dev.brook.client.ConsumerRecord;
+import dev.brook.client.GroupDescription;
 import dev.brook.client.NewTopic;
 import dev.brook.client.OffsetAndMetadata;
 import dev.brook.client.Producer;
@@ -92,11 +93,17 @@ class ConsumerGroupEndToEndTest {
     final Future<?> loop;
 
     Member(ConsumerConfig config, Set<String> seen) {
+      this(config, seen, new java.util.concurrent.CopyOnWriteArrayList<>());
+    }
+
+    /** @param revoked every non-empty revocation, in order */
+    Member(ConsumerConfig config, Set<String> seen, List<Collection<TopicPartition>> revoked) {
       this.consumer = new Consumer<>(config, Serdes.stringDeserializer(), Serdes.stringDeserializer());
       this.seen = seen;
       consumer.subscribe(List.of(TOPIC), new ConsumerRebalanceListener() {
         @Override
         public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+          if (!partitions.isEmpty()) revoked.add(List.copyOf(partitions));
           owned.removeAll(partitions);
         }
 
@@ -121,6 +128,7 @@ class ConsumerGroupEndToEndTest {
 
     @Override
     public void close() throws Exception {
+      if (loop.isDone()) return;
       stop.set(true);
       consumer.wakeup();
       loop.get(30, TimeUnit.SECONDS);
@@ -230,6 +238,81 @@ class ConsumerGroupEndToEndTest {
       }
       assertThat(seen).contains("late");
       assertThat(c.subscription()).containsExactlyInAnyOrder(TOPIC, "ordx");
+    }
+  }
+
+  @Test
+  void aSubscriptionToATopicThatDoesNotExistYetWaitsForItAndGetsItWhenCreated() throws Exception {
+    Set<String> seen = ConcurrentHashMap.newKeySet();
+    List<Collection<TopicPartition>> assigned = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (Consumer<String, String> c = new Consumer<>(config("waits").build(), Serdes.stringDeserializer(),
+        Serdes.stringDeserializer())) {
+      c.subscribe(List.of("later"), new ConsumerRebalanceListener() {
+        @Override
+        public void onPartitionsRevoked(Collection<TopicPartition> partitions) {}
+
+        @Override
+        public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+          if (!partitions.isEmpty()) assigned.add(List.copyOf(partitions));
+        }
+      });
+      // The member is in the group with nothing assigned; polls return nothing and no error.
+      try (Admin admin = Admin.create(node.brokerAddress())) {
+        await().atMost(WAIT).untilAsserted(() -> {
+          assertThat(c.poll(Duration.ofMillis(100)).count()).isZero();
+          GroupDescription d = admin.describeGroup("waits").get(30, TimeUnit.SECONDS);
+          assertThat(d.members()).singleElement().satisfies(m -> {
+            assertThat(m.subscribedTopics()).containsExactly("later");
+            assertThat(m.assigned()).isEmpty();
+          });
+        });
+        assertThat(c.assignment()).isEmpty();
+        admin.createTopics(List.of(new NewTopic("later", 2, 1, Map.of()))).values().get("later").get(30, TimeUnit.SECONDS);
+      }
+      ProducerConfig pc = ProducerConfig.builder().bootstrapServers(node.brokerAddress()).acks("all").build();
+      try (Producer<String, String> p = new Producer<>(pc, Serdes.stringSerializer(), Serdes.stringSerializer())) {
+        for (int i = 0; i < 20; i++) p.send(new ProducerRecord<>("later", "k" + i, "late-" + i));
+        p.flush();
+      }
+      await().atMost(WAIT).until(() -> {
+        c.poll(Duration.ofMillis(200)).forEach(r -> seen.add(r.value()));
+        return seen.size() == 20;
+      });
+      assertThat(c.assignment()).containsExactlyInAnyOrder(new TopicPartition("later", 0), new TopicPartition("later", 1));
+      assertThat(assigned).isNotEmpty();
+    }
+  }
+
+  @Test
+  void aStaticMemberThatReturnsWithinItsSessionGetsItsPartitionsBackWithNoReassignment() throws Exception {
+    produce(0, 60);
+    Set<String> seen = ConcurrentHashMap.newKeySet();
+    List<Collection<TopicPartition>> bEvents = new java.util.concurrent.CopyOnWriteArrayList<>();
+    ConsumerConfig.Builder a = config("static").groupInstanceId("instance-a");
+    ConsumerConfig.Builder b = config("static").groupInstanceId("instance-b");
+    Set<TopicPartition> aOwned;
+    try (Member first = new Member(a.build(), seen); Member other = new Member(b.build(), seen, bEvents)) {
+      await().atMost(WAIT).until(() -> first.owned.size() == 3 && other.owned.size() == 3);
+      aOwned = Set.copyOf(first.owned);
+      Set<TopicPartition> bOwned = Set.copyOf(other.owned);
+      await().atMost(WAIT).until(() -> seen.size() == 60);
+      bEvents.clear(); // what b gave up while a joined
+
+      // a stops (a static member's leave keeps its place for the session timeout) and returns.
+      first.close();
+      seen.clear();
+      produce(60, 120);
+      Set<String> late = ConcurrentHashMap.newKeySet();
+      try (Member back = new Member(a.build(), late)) {
+        await().atMost(WAIT).until(() -> back.owned.equals(aOwned));
+        await().atMost(WAIT).until(() -> {
+          Set<String> all = new java.util.HashSet<>(late);
+          all.addAll(seen);
+          return all.containsAll(values(60, 120));
+        });
+      }
+      assertThat(bEvents).as("b never gave anything up").isEmpty();
+      assertThat(other.owned).isEqualTo(bOwned);
     }
   }
 }
