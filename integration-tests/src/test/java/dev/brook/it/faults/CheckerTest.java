@@ -187,4 +187,52 @@ class CheckerTest {
     assertThat(a.counts()).containsEntry("duplicates", 2L);
     assertThat(a.examples()).containsExactly("x");
   }
+
+  /** Two member slots that together were handed offsets 0..9 of partition 0 (slot 1 also 4 and 5 again). */
+  private static History groupHistory() {
+    History h = cleanHistory(10);
+    History.ConsumedLog a = new History.ConsumedLog("g0", 1);
+    History.ConsumedLog b = new History.ConsumedLog("g1", 1);
+    for (int o = 0; o < 6; o++) a.see(0, o, id(0, o));
+    for (int o = 4; o < 10; o++) b.see(0, o, id(0, o));
+    h.groupConsumed(a);
+    h.groupConsumed(b);
+    h.groupCommitAcked(0, 6);
+    h.groupCommitAcked(0, 10);
+    return h;
+  }
+
+  @Test
+  void aCleanGroupHistoryHasNoViolation() {
+    History h = groupHistory();
+    h.groupCommitted(java.util.Map.of(0, 10L));
+    CheckResult r = new GroupChecker().check(h, state(sequence(10)), 10 * MS);
+    assertThat(r.violated()).as(r.violations().toString()).isFalse();
+    assertThat(r.counts()).containsEntry("group-redelivered", 2L).containsEntry("group-lag", 0L)
+        .containsEntry("group-commits", 2L);
+    assertThat(new LogChecker().check(h, state(sequence(10)), 10 * MS).violated()).isFalse();
+  }
+
+  @Test
+  void aCommitRolledBackAnOffsetNobodyWasHandedAndACommitBeyondTheEndAreViolations() {
+    History h = groupHistory();
+    h.groupCommitted(java.util.Map.of(0, 6L));
+    assertThat(new GroupChecker().check(h, state(sequence(10)), 10 * MS).get("group-lost-commits")).isEqualTo(1);
+
+    History skipped = cleanHistory(10);
+    History.ConsumedLog a = new History.ConsumedLog("g0", 1);
+    for (int o = 0; o < 10; o++) if (o != 3) a.see(0, o, id(0, o));
+    skipped.groupConsumed(a);
+    skipped.groupCommitted(java.util.Map.of(0, 10L));
+    CheckResult r = new GroupChecker().check(skipped, state(sequence(10)), 10 * MS);
+    assertThat(r.get("group-skipped")).isEqualTo(1);
+    assertThat(r.examples()).anyMatch(e -> e.contains("the first 3"));
+
+    History beyond = groupHistory();
+    beyond.groupCommitted(java.util.Map.of(0, 12L));
+    assertThat(new GroupChecker().check(beyond, state(sequence(10)), 10 * MS).get("group-beyond-end")).isEqualTo(1);
+
+    History unread = groupHistory();
+    assertThat(new GroupChecker().check(unread, state(sequence(10)), 10 * MS).violations()).contains("group-unreadable=1");
+  }
 }

@@ -93,6 +93,9 @@ public final class FaultRunner {
     m.put("leader.imbalance.check.interval.ms", "2000");
     m.put("controlled.shutdown.timeout.ms", "3000");
     m.put("auto.create.topics.enable", "false");
+    // Group members are noticed gone within seconds, as brokers are.
+    m.put("group.consumer.heartbeat.interval.ms", "500");
+    m.put("group.consumer.session.timeout.ms", "6000");
     // The scrubber finds damage nobody reads again (a follower's copy, data consumers passed):
     // repairing it is part of what the disk faults check.
     m.put("log.scrubber.enable", "true");
@@ -107,8 +110,12 @@ public final class FaultRunner {
     log("faults: seed=" + options.seed() + " run dir " + runDir + "; reproduce with: bin/brook-faults " + options.asArgs());
     History history = new History();
     Random rng = new Random(options.seed());
-    List<Workload> workloads = List.of(new ProducerWorkload(), new ConsumerWorkload());
-    List<Checker> checkers = List.of(new LogChecker(), new ReplicaChecker(), new AvailabilityChecker());
+    List<Workload> workloads = new ArrayList<>(List.of(new ProducerWorkload(), new ConsumerWorkload()));
+    List<Checker> checkers = new ArrayList<>(List.of(new LogChecker(), new ReplicaChecker(), new AvailabilityChecker()));
+    if (options.groupMembers() > 0) {
+      workloads.add(new GroupWorkload());
+      checkers.add(new GroupChecker());
+    }
     Map<String, Integer> faultCounts = new TreeMap<>();
     FinalState end;
     long stuck = 0;
@@ -185,7 +192,7 @@ public final class FaultRunner {
       log("nemesis done; stopping workloads");
       workloads.get(0).stop();
       runEnd = System.nanoTime();
-      workloads.get(1).stop();
+      for (Workload w : workloads.subList(1, workloads.size())) w.stop();
       for (Workload w : workloads) log(w.stats());
 
       // Final heal: everything back, then let it settle.
@@ -199,6 +206,7 @@ public final class FaultRunner {
       log(settle < 0 ? "cluster did NOT settle within 120 s of the final heal" : "settled in " + settle + " ms");
       end = readFinal(cluster);
       end.settled = settle >= 0;
+      for (Workload w : workloads) w.finish(ctx);
       cluster.stopAll(20_000);
       log("nodes stopped");
       readReplicas(cluster, end);

@@ -2,6 +2,7 @@ package dev.brook.it.faults;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
@@ -39,6 +40,12 @@ public final class History {
   private final ConcurrentLinkedQueue<Conflict> conflicts = new ConcurrentLinkedQueue<>();
   private final ConcurrentLinkedQueue<ConsumedLog> consumed = new ConcurrentLinkedQueue<>();
   private final ConcurrentLinkedQueue<String> notes = new ConcurrentLinkedQueue<>();
+  private final ConcurrentLinkedQueue<ConsumedLog> groupConsumed = new ConcurrentLinkedQueue<>();
+  /** Per partition, the highest offset a group commit was acknowledged with (-1: none). */
+  private final java.util.concurrent.ConcurrentHashMap<Integer, Long> groupAcked = new java.util.concurrent.ConcurrentHashMap<>();
+  private final java.util.concurrent.atomic.AtomicLong groupCommits = new java.util.concurrent.atomic.AtomicLong();
+  /** The group's committed offsets as read after the final heal; null until read (or when they could not be). */
+  private volatile Map<Integer, Long> groupCommitted;
 
   public void ack(Ack a) {
     acks.add(a);
@@ -80,6 +87,43 @@ public final class History {
 
   public List<String> notes() {
     return new ArrayList<>(notes);
+  }
+
+  /**
+   * Registers the log of one consumer-group member slot (its successive clients fill it). It is
+   * also a consumer log: what a member saw must not vanish either.
+   */
+  public void groupConsumed(ConsumedLog log) {
+    groupConsumed.add(log);
+    consumed.add(log);
+  }
+
+  /** The group acknowledged a commit of {@code offset} for {@code partition}. */
+  public void groupCommitAcked(int partition, long offset) {
+    groupCommits.incrementAndGet();
+    groupAcked.merge(partition, offset, Math::max);
+  }
+
+  /** The group's committed offsets after the final heal (partition -> offset; absent: none). */
+  public void groupCommitted(Map<Integer, Long> committed) {
+    groupCommitted = Map.copyOf(committed);
+  }
+
+  public List<ConsumedLog> groupLogs() {
+    return new ArrayList<>(groupConsumed);
+  }
+
+  public Map<Integer, Long> groupAckedCommits() {
+    return Map.copyOf(groupAcked);
+  }
+
+  public long groupCommitCount() {
+    return groupCommits.get();
+  }
+
+  /** Null when the final committed offsets could not be read. */
+  public Map<Integer, Long> groupCommittedAtEnd() {
+    return groupCommitted;
   }
 
   /**

@@ -18,6 +18,7 @@ record RunOptions(
     List<String> faults,
     int producers,
     int consumers,
+    int groupMembers,
     int rate,
     int window,
     int partitions,
@@ -44,6 +45,7 @@ record RunOptions(
     DEFAULTS.put("faults", SAFE_FAULTS);
     DEFAULTS.put("producers", "2");
     DEFAULTS.put("consumers", "1");
+    DEFAULTS.put("group-members", "2");
     DEFAULTS.put("rate", "100");
     DEFAULTS.put("window", "16");
     DEFAULTS.put("partitions", "3");
@@ -84,13 +86,14 @@ record RunOptions(
     faults.forEach(Faults::byName);
     RunOptions o = new RunOptions(Long.parseLong(v.get("seed")), Integer.parseInt(v.get("duration")),
         Integer.parseInt(v.get("cycles")), faults,
-        Integer.parseInt(v.get("producers")), Integer.parseInt(v.get("consumers")), Integer.parseInt(v.get("rate")),
+        Integer.parseInt(v.get("producers")), Integer.parseInt(v.get("consumers")), Integer.parseInt(v.get("group-members")),
+        Integer.parseInt(v.get("rate")),
         Integer.parseInt(v.get("window")), Integer.parseInt(v.get("partitions")), Integer.parseInt(v.get("value-bytes")),
         Integer.parseInt(v.get("segment-bytes")), Long.parseLong(v.get("hold-min-ms")), Long.parseLong(v.get("hold-max-ms")),
         Long.parseLong(v.get("quiet-min-ms")), Long.parseLong(v.get("quiet-max-ms")),
         Long.parseLong(v.get("recover-timeout-ms")), Path.of(v.get("out-dir")), Boolean.parseBoolean(v.get("keep")));
     if (o.holdMaxMs < o.holdMinMs || o.quietMaxMs < o.quietMinMs || o.producers < 1 || o.partitions < 1
-        || o.cycles < 0) {
+        || o.cycles < 0 || o.groupMembers < 0 || o.consumers < 0) {
       throw new IllegalArgumentException("inconsistent options: " + o);
     }
     return o;
@@ -99,7 +102,7 @@ record RunOptions(
   /** The options as arguments that reproduce this run. */
   String asArgs() {
     return "--seed=" + seed + " --duration=" + durationSec + (cycles > 0 ? " --cycles=" + cycles : "") + " --faults=" + String.join(",", faults)
-        + " --producers=" + producers + " --consumers=" + consumers + " --rate=" + rate + " --window=" + window
+        + " --producers=" + producers + " --consumers=" + consumers + " --group-members=" + groupMembers + " --rate=" + rate + " --window=" + window
         + " --partitions=" + partitions + " --value-bytes=" + valueBytes + " --segment-bytes=" + segmentBytes
         + " --hold-min-ms=" + holdMinMs + " --hold-max-ms=" + holdMaxMs
         + " --quiet-min-ms=" + quietMinMs + " --quiet-max-ms=" + quietMaxMs + " --recover-timeout-ms=" + recoverTimeoutMs;

@@ -14,6 +14,12 @@ interface Workload {
   /** Stops issuing new work and waits (bounded) for outstanding work to complete. */
   void stop() throws InterruptedException;
 
+  /**
+   * After the final heal, with the cluster healthy again and before the nodes stop: reads what
+   * the checkers need from the cluster's final state (a group's committed offsets, say).
+   */
+  default void finish(RunContext ctx) {}
+
   /** Progress so far, e.g. acknowledgements; used to wait for the workload to be under way. */
   long progress();
 
