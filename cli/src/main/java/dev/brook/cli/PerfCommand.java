@@ -26,7 +26,8 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "perf", description = "Benchmarks that print Kafka's perf-test summary lines.",
-    subcommands = {PerfCommand.ProducePerf.class, PerfCommand.ConsumePerf.class, PerfCommand.CommitPerf.class})
+    subcommands = {PerfCommand.ProducePerf.class, PerfCommand.ConsumePerf.class, PerfCommand.CommitPerf.class,
+        RebalancePerf.class, GroupScalePerf.class})
 final class PerfCommand implements Runnable {
   @Spec
   CommandSpec spec;
