@@ -193,6 +193,16 @@ final class RebalancePerf implements Callable<Integer> {
       }
       awaitUntil("every partition is consumed by the first " + members + " members",
           () -> owners(group0) == partitions && group0.stream().allMatch(m -> m.consumingAll(System.nanoTime())));
+      // The same measure without a rebalance, for comparison: the longest pause over 3 s.
+      long baselineFrom = System.nanoTime();
+      for (Member m : group0) m.markNanos = baselineFrom;
+      Thread.sleep(3_000); // the comparison window
+      long baseline = 0;
+      for (Member m : group0) {
+        for (long g : m.maxGapSinceMark.values()) baseline = Math.max(baseline, g);
+        m.markNanos = Long.MAX_VALUE;
+        m.maxGapSinceMark.clear();
+      }
       Map<Member, Set<TopicPartition>> before = new java.util.HashMap<>();
       for (Member m : group0) before.put(m, Set.copyOf(m.owned));
       Member newcomer = new Member(group, "member-" + members);
@@ -220,8 +230,8 @@ final class RebalancePerf implements Callable<Integer> {
       }
       return String.format("join: %d -> %d members on %d partitions at %d records/sec: newcomer's first record %d ms after"
               + " subscribe, every partition owned once again after %d ms; %d partitions moved, %d kept, longest pause on a"
-              + " kept partition %d ms (one record per partition every %.1f ms)",
-          members, members + 1, partitions, rate, ms(first), ms(settled), moved, kept, ms(maxGap),
+              + " kept partition %d ms (without a rebalance: %d ms over 3 s; one record per partition every %.1f ms)",
+          members, members + 1, partitions, rate, ms(first), ms(settled), moved, kept, ms(maxGap), ms(baseline),
           1000.0 * partitions / rate);
     } finally {
       for (Member m : group0) m.close();
