@@ -11,9 +11,11 @@ import java.util.TreeMap;
  * without any acknowledgement from its injection until the first acknowledgement after its heal,
  * (1) over all partitions together ("any"), (2) per partition, worst of the partitions that the
  * nodes it hit led when it was injected ("led"), (3) the same over the other partitions
- * ("other"); and (4) from the heal until every partition had an acknowledgement again ("heal":
- * what an outage costs once its nodes are back, the figure for {@code kill-two}); per kind the
- * maximum over its faults, as {@code max-unavailable-ms{kind=any/led/other/heal,...}} ("-" when
+ * ("other"); (4) from the heal until every partition had an acknowledgement again ("heal":
+ * what an outage costs once its nodes are restarted, JVM start included); and (5) the same from
+ * the moment the first killed node was back, ready to serve ("back": the issue's figure for
+ * {@code kill-two}, "once one of them is back"; equal to "heal" for faults that kill nothing);
+ * per kind the maximum over its faults, as {@code max-unavailable-ms{kind=any/led/other/heal/back,...}} ("-" when
  * no fault of the kind had such partitions). A fault after whose heal no acknowledgement came is
  * measured up to the end of the run.
  */
@@ -32,7 +34,7 @@ public final class AvailabilityChecker implements Checker {
     Map<String, long[]> byKind = new TreeMap<>();
     for (History.FaultEvent f : history.faults()) {
       long[] w = windows(f, all, byPartition, runEndNanos);
-      long[] m = byKind.computeIfAbsent(f.kind(), k -> new long[] {0, -1, -1, 0});
+      long[] m = byKind.computeIfAbsent(f.kind(), k -> new long[] {0, -1, -1, 0, 0});
       for (int i = 0; i < m.length; i++) m[i] = Math.max(m[i], w[i]);
     }
     List<String> parts = new ArrayList<>();
@@ -41,7 +43,7 @@ public final class AvailabilityChecker implements Checker {
     return r;
   }
 
-  /** The windows of each fault, in the order of {@link History#faults()}, as "any/led/other/heal" ms. */
+  /** The windows of each fault, in the order of {@link History#faults()}, as "any/led/other/heal/back" ms. */
   static List<String> perFault(History history, int partitions, long runEndNanos) {
     List<History.Ack> acks = history.snapshotAcks();
     long[] all = acks.stream().mapToLong(History.Ack::nanos).sorted().toArray();
@@ -55,14 +57,15 @@ public final class AvailabilityChecker implements Checker {
     return out;
   }
 
-  /** {any, led, other, heal} in ms for one fault; -1 where it had no such partition. */
+  /** {any, led, other, heal, back} in ms for one fault; -1 where it had no such partition. */
   private static long[] windows(History.FaultEvent f, long[] all, long[][] byPartition, long runEndNanos) {
-    long[] m = {maxGap(all, f.startNanos(), f.healNanos(), runEndNanos) / 1_000_000, -1, -1, 0};
+    long[] m = {maxGap(all, f.startNanos(), f.healNanos(), runEndNanos) / 1_000_000, -1, -1, 0, 0};
     for (int p = 0; p < byPartition.length; p++) {
       long gap = maxGap(byPartition[p], f.startNanos(), f.healNanos(), runEndNanos) / 1_000_000;
       int slot = f.ledPartitions().contains(p) ? 1 : 2;
       m[slot] = Math.max(m[slot], gap);
       m[3] = Math.max(m[3], sinceHeal(byPartition[p], f.healNanos(), runEndNanos) / 1_000_000);
+      m[4] = Math.max(m[4], sinceHeal(byPartition[p], f.backNanos(), runEndNanos) / 1_000_000);
     }
     return m;
   }
@@ -75,7 +78,7 @@ public final class AvailabilityChecker implements Checker {
   }
 
   private static String format(long[] m) {
-    return m[0] + "/" + (m[1] < 0 ? "-" : m[1]) + "/" + (m[2] < 0 ? "-" : m[2]) + "/" + m[3];
+    return m[0] + "/" + (m[1] < 0 ? "-" : m[1]) + "/" + (m[2] < 0 ? "-" : m[2]) + "/" + m[3] + "/" + m[4];
   }
 
   /**

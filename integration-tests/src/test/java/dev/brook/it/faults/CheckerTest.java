@@ -164,15 +164,17 @@ class CheckerTest {
       if (t <= 1000 || t >= 4000) h.ack(new History.Ack(0, t, 0, t, t * MS));
       if (t <= 1500 || t >= 6000) h.ack(new History.Ack(1, t, 1, t, t * MS));
     }
-    h.fault(new History.FaultEvent("kill-partition-leader", "node 1", List.of(1), 900 * MS, 3000 * MS, 3500 * MS));
+    // The killed node is back (ready) at 4500, 1500 ms after its restart began.
+    h.fault(new History.FaultEvent("kill-partition-leader", "node 1", List.of(1), 900 * MS, 3000 * MS, 3500 * MS, 4500 * MS));
     h.fault(new History.FaultEvent("pause-random", "node 2", 8000 * MS, 8500 * MS, 9000 * MS));
     CheckResult r = new AvailabilityChecker().check(h, state(new long[0], new long[0]), 10_000 * MS);
     // any partition: acks of partition 1 until 1500, then partition 0 from 4000: 2500 ms;
     // the led partition 1: from 1500 to 6000; the other, partition 0: from 1000 to 4000;
     // after the heal at 3000, partition 1 acks again at 6000 (partition 0 at 4000).
-    // The pause healed at 8500, where both partitions ack.
+    // From the node being back at 4500: partition 1 acks at 6000. The pause healed at 8500, where
+    // both partitions ack.
     assertThat(r.fields().get("max-unavailable-ms"))
-        .isEqualTo("{kill-partition-leader=2500/4500/3000/3000,pause-random=100/-/100/0}");
+        .isEqualTo("{kill-partition-leader=2500/4500/3000/3000/1500,pause-random=100/-/100/0/0}");
     assertThat(AvailabilityChecker.maxGap(new long[] {1, 2}, 5, 6, 20)).isEqualTo(15);
     assertThat(AvailabilityChecker.sinceHeal(new long[] {1, 2}, 5, 20)).isEqualTo(15);
     assertThat(AvailabilityChecker.sinceHeal(new long[] {1, 7}, 5, 20)).isEqualTo(2);

@@ -113,6 +113,11 @@ final class FaultCluster implements AutoCloseable {
     nodes[id] = NodeProcess.start(configs[id], logFile(id), resolverClassPath, jvmArgs(id));
   }
 
+  /** When node {@code id}'s current process became ready (nanoTime), or -1. */
+  long readyNanos(int id) {
+    return nodes[id] == null ? -1 : nodes[id].readyNanos();
+  }
+
   boolean awaitReady(int id, long timeoutMs) throws InterruptedException {
     return nodes[id] != null && nodes[id].awaitReady(timeoutMs);
   }

@@ -186,7 +186,13 @@ public final class FaultRunner {
         }
         List<Integer> led = leaders.entrySet().stream().filter(e -> inj.nodes().contains(e.getValue()))
             .map(Map.Entry::getKey).toList();
-        history.fault(new History.FaultEvent(f.kind(), inj.target(), led, start, heal, recovered));
+        long back = Long.MAX_VALUE;
+        for (int id : inj.nodes()) {
+          long ready = cluster.readyNanos(id);
+          if (ready >= heal) back = Math.min(back, ready);
+        }
+        history.fault(new History.FaultEvent(f.kind(), inj.target(), led, start, heal, recovered,
+            back == Long.MAX_VALUE ? heal : back));
         faultCounts.merge(f.kind(), 1, Integer::sum);
       }
       log("nemesis done; stopping workloads");
@@ -228,7 +234,7 @@ public final class FaultRunner {
     List<String> windows = AvailabilityChecker.perFault(history, options.partitions(), runEnd);
     for (int i = 0; i < history.faults().size(); i++) {
       History.FaultEvent f = history.faults().get(i);
-      lines.add(String.format("fault %s %s (led partitions %s) at %.3f s (%s), healed at %.1f s, %s; unavailable-ms any/led/other/heal %s",
+      lines.add(String.format("fault %s %s (led partitions %s) at %.3f s (%s), healed at %.1f s, %s; unavailable-ms any/led/other/heal/back %s",
           f.kind(), f.target(), f.ledPartitions(), secs(f.startNanos()), wallClock(f.startNanos()), secs(f.healNanos()),
           f.recoveredNanos() < 0 ? "NOT recovered" : String.format("recovered at %.1f s", secs(f.recoveredNanos())),
           windows.get(i)));

@@ -23,10 +23,17 @@ public final class History {
 
   /**
    * A fault: its kind, what it hit, the partitions the nodes it hit led just before (their
-   * leaders were affected), when it was injected, healed and recovered (nanoTime; -1: never).
+   * leaders were affected), when it was injected, healed and recovered (nanoTime; -1: never), and
+   * when the first node it killed was back (ready again after its restart; the heal time when it
+   * killed none).
    */
   public record FaultEvent(String kind, String target, List<Integer> ledPartitions, long startNanos, long healNanos,
-      long recoveredNanos) {
+      long recoveredNanos, long backNanos) {
+    public FaultEvent(String kind, String target, List<Integer> ledPartitions, long startNanos, long healNanos,
+        long recoveredNanos) {
+      this(kind, target, ledPartitions, startNanos, healNanos, recoveredNanos, healNanos);
+    }
+
     public FaultEvent(String kind, String target, long startNanos, long healNanos, long recoveredNanos) {
       this(kind, target, List.of(), startNanos, healNanos, recoveredNanos);
     }

@@ -36,11 +36,19 @@ final class NodeProcess {
 
   private final Process process;
   private final CompletableFuture<String> ready;
+  /** nanoTime when the broker said it listens, or -1 before. */
+  private final java.util.concurrent.atomic.AtomicLong readyNanos;
   private volatile boolean paused;
 
-  private NodeProcess(Process process, CompletableFuture<String> ready) {
+  private NodeProcess(Process process, CompletableFuture<String> ready, java.util.concurrent.atomic.AtomicLong readyNanos) {
     this.process = process;
     this.ready = ready;
+    this.readyNanos = readyNanos;
+  }
+
+  /** When the broker said it listens (nanoTime), or -1 while it has not. */
+  long readyNanos() {
+    return readyNanos.get();
   }
 
   static NodeProcess start(Path config, Path logFile, String classPathPrefix, List<String> jvmArgs) throws IOException {
@@ -70,6 +78,7 @@ final class NodeProcess {
     log.write("===== brook server --config " + config + " (pid " + p.pid() + ") =====\n");
     log.flush();
     CompletableFuture<String> ready = new CompletableFuture<>();
+    java.util.concurrent.atomic.AtomicLong readyNanos = new java.util.concurrent.atomic.AtomicLong(-1);
     Thread reader = new Thread(() -> {
       try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
         String line;
@@ -82,7 +91,10 @@ final class NodeProcess {
             // Best effort: keep draining the pipe.
           }
           Matcher m = READY.matcher(line);
-          if (m.find()) ready.complete(m.group(1));
+          if (m.find()) {
+            readyNanos.compareAndSet(-1, System.nanoTime());
+            ready.complete(m.group(1));
+          }
         }
       } catch (IOException e) {
         // The process died.
@@ -98,7 +110,7 @@ final class NodeProcess {
     }, "fault-node-output-" + p.pid());
     reader.setDaemon(true);
     reader.start();
-    return new NodeProcess(p, ready);
+    return new NodeProcess(p, ready, readyNanos);
   }
 
   /** Waits until the broker printed that it listens; false on timeout or exit. */
