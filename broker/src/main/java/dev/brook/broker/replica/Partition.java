@@ -76,16 +76,17 @@ public final class Partition {
    * Set when this replica's log was cut below what it had (a repair, or recovery setting damage
    * aside): it may miss committed records, so it must not lead until it has them again. Until
    * then, elected leader, it serves nothing (so no follower truncates to its shorter log) and
-   * hands leadership on as soon as another in-sync replica can take it. Cleared once, as a
-   * follower, it was out of the ISR and is back in it (a leader re-admitted it: its log end
-   * reached the high watermark), or its log end reached both its leader's high watermark and the
-   * high watermark it knew before the cut. Written under appendLock.
+   * hands leadership on as soon as another in-sync (or eligible leader) replica can take it.
+   * Cleared only once, as a follower, its log end reached both its leader's high watermark and
+   * the high watermark it knew before the cut. Its place in the ISR proves nothing: a leader may
+   * have proposed adding it on a fetch from before the cut, and the quorum may apply that after
+   * the cut (the long fault run of 2026-12-03 lost records that way when this replica, cut from
+   * 144,715 to 39,467 records and shown back in the ISR, was made preferred leader and the others
+   * truncated to it). Written under appendLock.
    */
   private volatile boolean mustCatchUp;
   /** With mustCatchUp: the high watermark this replica knew when its log was cut. */
   private long catchUpTo;
-  /** With mustCatchUp: whether an image since the cut showed this replica out of the ISR. */
-  private boolean leftIsrSinceCut;
   /** The broker statuses of the latest image (under appendLock). */
   private Map<Integer, LeaderReplicaState.BrokerStatus> lastBrokers = Map.of();
 
@@ -304,14 +305,17 @@ public final class Partition {
     if (from < 0) return;
     try {
       long knownHighWatermark = highWatermark;
+      long endBefore = log.logEndOffset();
       log.truncateTo(from);
       synchronized (this) {
         highWatermark = Math.min(highWatermark, log.logEndOffset());
       }
-      if (log.logEndOffset() < knownHighWatermark && !mustCatchUp) {
+      if (log.logEndOffset() < endBefore) {
+        // What was cut may have been committed, whatever the high watermark known here says (a
+        // replica that just restarted knows only its checkpoint): copy at least all of it again.
+        long target = Math.max(knownHighWatermark, endBefore);
+        catchUpTo = mustCatchUp ? Math.max(catchUpTo, target) : target;
         mustCatchUp = true;
-        catchUpTo = knownHighWatermark;
-        leftIsrSinceCut = false;
       }
       corruptFrom = -1;
       lastRepairFailure = null;
@@ -604,14 +608,6 @@ public final class Partition {
       if (ledEpoch >= 0) LOG.info("{}: no longer leader (leader {} in epoch {})", this, s.leaderId(), s.leaderEpoch());
       ledEpoch = -1;
       if (s.leaderId() >= 0) repairAsFollowerLocked();
-      if (mustCatchUp) {
-        if (!s.isr().contains(localNodeId)) {
-          leftIsrSinceCut = true;
-        } else if (leftIsrSinceCut) {
-          mustCatchUp = false;
-          LOG.info("{}: back in the ISR after its log was repaired; it may lead again", this);
-        }
-      }
       return;
     }
     if (mustCatchUp) {

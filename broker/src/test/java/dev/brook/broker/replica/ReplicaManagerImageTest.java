@@ -198,6 +198,48 @@ class ReplicaManagerImageTest {
   }
 
   @Test
+  void aFollowerThatCutItsLogDoesNotLeadBecauseAnImageShowsItInTheIsrAgain() throws Exception {
+    BrokerImage two = new BrokerImage(2, "127.0.0.1:2", "", false, 2, false);
+    BrokerImage three = new BrokerImage(3, "127.0.0.1:3", "", false, 3, false);
+    AtomicLong version = new AtomicLong(5);
+    java.util.function.BiFunction<Integer, List<Integer>, MetadataImage> at = (leader, isr) -> MetadataImage.of(
+        version.incrementAndGet(), CLUSTER,
+        List.of(new TopicImage("t", "id-1", Map.of("segment.bytes", "1024"),
+            List.of(new PartitionImage(0, leader, leader == 1 ? 0 : 1, List.of(1, 2, 3), isr, isr.size())))),
+        List.of(ME, two, three));
+    open().onImage(at.apply(1, List.of(1)));
+    Partition p = replicas.partition("t", 0);
+    for (int i = 0; i < 40; i++) p.appendAsLeader(List.of(batch("value-" + i + "-".repeat(40))), false);
+    long end = p.log().logEndOffset();
+    // Now a follower of 2, out of the ISR, with a batch in a closed segment flipped on disk.
+    replicas.onImage(at.apply(2, List.of(2, 3)));
+    List<Path> segments;
+    try (var files = Files.list(dataDir.resolve("logs/t-0"))) {
+      segments = files.filter(f -> f.toString().endsWith(".log")).sorted().toList();
+    }
+    byte[] bytes = Files.readAllBytes(segments.get(1));
+    bytes[bytes.length / 2] ^= 0x20;
+    Files.write(segments.get(1), bytes);
+    long damagedFrom = Long.parseLong(segments.get(1).getFileName().toString().replace(".log", ""));
+    org.assertj.core.api.Assertions.catchThrowable(() -> {
+      for (long o = damagedFrom; o < end; o++) p.read(o, 1 << 20);
+    });
+    assertThat(p.log().logEndOffset()).as("cut at the damage, to be fetched again").isLessThan(end);
+    assertThat(p.mustCatchUp()).isTrue();
+    replicas.onImage(at.apply(2, List.of(2, 3))); // any later image, still without it
+    // An addition the leader proposed on a fetch from before the cut is applied now: the image
+    // shows this replica in the ISR, which proves nothing about its log.
+    replicas.onImage(at.apply(2, List.of(2, 3, 1)));
+    assertThat(p.mustCatchUp()).isTrue();
+    // Elected (as preferred leader, say): it serves nothing, so no follower truncates to it.
+    replicas.onImage(at.apply(1, List.of(2, 3, 1)));
+    assertThat(org.assertj.core.api.Assertions.catchThrowableOfType(PartitionException.class,
+        () -> p.appendAsLeader(List.of(batch("x")), false)).code()).isEqualTo(dev.brook.proto.v1.ErrorCode.LEADER_NOT_AVAILABLE);
+    assertThat(org.assertj.core.api.Assertions.catchThrowableOfType(PartitionException.class,
+        () -> p.readForFollower(2, 2, 1, end, 0, 1 << 20)).code()).isEqualTo(dev.brook.proto.v1.ErrorCode.NOT_LEADER);
+  }
+
+  @Test
   void anImageThatIsNotAClusterStateYetDeletesNothing() throws Exception {
     open().onImage(image(5, topic("t", "id-1", 1)));
     produce("t", 3);
