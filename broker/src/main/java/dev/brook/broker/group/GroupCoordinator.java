@@ -62,6 +62,8 @@ public final class GroupCoordinator {
     /** The group's next deadline as of its last call, readable from any thread. */
     volatile long deadlineMs = Long.MAX_VALUE;
     CompletableFuture<?> tail = CompletableFuture.completedFuture(null); // guarded by the slot
+    /** Completes once the group's last commit was handed to the store (or refused); guarded by the slot. */
+    CompletableFuture<?> commitTail = CompletableFuture.completedFuture(null);
   }
 
   /**
@@ -83,28 +85,62 @@ public final class GroupCoordinator {
   }
 
   /**
-   * Commits offsets for {@code groupId} on behalf of {@code memberId} at {@code memberEpoch} (an
-   * empty member id and a negative epoch for a commit without membership, allowed only while the
-   * group has no members). The whole commit is refused when the member may not commit one of
-   * the partitions (see {@link ConsumerGroup#checkCommit}) or a value is bad; completes once
-   * durable.
+   * A check of the offsets themselves (that their partitions exist, that they lie within the
+   * logs), which may need calls to other brokers. It runs only once the member's right to commit
+   * is established, so a fenced zombie hears that it is fenced, whatever it commits.
    */
+  @FunctionalInterface
+  public interface OffsetCheck {
+    /** Accepts no check: every offset that passed the coordinator's own checks is committed. */
+    OffsetCheck NONE = offsets -> CompletableFuture.completedFuture(null);
+
+    /** Completes normally to go on, or exceptionally with a {@link GroupCallException} to refuse the whole commit. */
+    CompletableFuture<Void> check(Map<TopicPartition, OffsetAndMetadata> offsets);
+  }
+
+  /** {@link #commitOffsets(String, String, int, Map, OffsetCheck)} without an offset check. */
   public CompletableFuture<ErrorCode> commitOffsets(String groupId, String memberId, int memberEpoch,
       Map<TopicPartition, OffsetAndMetadata> offsets) {
+    return commitOffsets(groupId, memberId, memberEpoch, offsets, OffsetCheck.NONE);
+  }
+
+  /**
+   * Commits offsets for {@code groupId} on behalf of {@code memberId} at {@code memberEpoch} (an
+   * empty member id and a negative epoch for a commit without membership, allowed only while the
+   * group has no members). The whole commit is refused when a value is bad, when the member may
+   * not commit one of the partitions (see {@link ConsumerGroup#checkCommit}), or then by
+   * {@code offsetCheck}; completes once durable.
+   *
+   * <p>Invariant: a group's commits reach the store in the order they were checked in the group's
+   * chain, however long each one's offset check takes, so a later commit is never overwritten by
+   * an earlier one. The membership check runs in the chain; the offset check and the write do not
+   * hold the chain (heartbeats) up.
+   */
+  public CompletableFuture<ErrorCode> commitOffsets(String groupId, String memberId, int memberEpoch,
+      Map<TopicPartition, OffsetAndMetadata> offsets, OffsetCheck offsetCheck) {
     for (Map.Entry<TopicPartition, OffsetAndMetadata> e : offsets.entrySet()) {
       OffsetAndMetadata o = e.getValue();
       if (o.offset() < 0 || o.metadata().length() > OffsetAndMetadata.MAX_METADATA_LENGTH) {
         return CompletableFuture.completedFuture(ErrorCode.INVALID_REQUEST);
       }
     }
-    // The check runs in the group's chain; the write does not hold the chain up. Commits are
-    // handed to the store in the order they were checked, and the store checks the epoch again.
-    return run(groupId, g -> new Outcome(g.checkCommit(memberId, memberEpoch, offsets.keySet()), "", null, List.of(), Set.of()))
-        .thenCompose(o -> o.error() != ErrorCode.NONE ? CompletableFuture.completedFuture(o.error())
-            : store.commitOffsets(groupId, memberId, memberEpoch, offsets).handle((v, e) -> {
-              if (e != null) throw unavailable(groupId, "cannot commit offsets of group " + groupId, e);
-              return ErrorCode.NONE;
-            }));
+    Slot s = groups.computeIfAbsent(groupId, k -> new Slot());
+    synchronized (s) {
+      CompletableFuture<ErrorCode> verdict = run(s, groupId,
+          g -> new Outcome(g.checkCommit(memberId, memberEpoch, offsets.keySet()), "", null, List.of(), Set.of()))
+          .thenCompose(o -> o.error() != ErrorCode.NONE ? CompletableFuture.completedFuture(o.error())
+              : offsetCheck.check(offsets).thenApply(ignored -> ErrorCode.NONE));
+      // The store also checks the member epoch again, in the quorum.
+      CompletableFuture<CompletableFuture<ErrorCode>> handedOver = s.commitTail.handle((r, e) -> null)
+          .thenCompose(ignored -> verdict)
+          .thenApply(code -> code != ErrorCode.NONE ? CompletableFuture.completedFuture(code)
+              : store.commitOffsets(groupId, memberId, memberEpoch, offsets).handle((v, e) -> {
+                if (e != null) throw unavailable(groupId, "cannot commit offsets of group " + groupId, e);
+                return ErrorCode.NONE;
+              }));
+      s.commitTail = handedOver;
+      return handedOver.thenCompose(written -> written);
+    }
   }
 
   /** The committed offsets of {@code partitions} (all when empty), from the store. */
@@ -179,7 +215,10 @@ public final class GroupCoordinator {
   }
 
   private CompletableFuture<Outcome> run(String groupId, Function<ConsumerGroup, Outcome> call) {
-    Slot s = groups.computeIfAbsent(groupId, k -> new Slot());
+    return run(groups.computeIfAbsent(groupId, k -> new Slot()), groupId, call);
+  }
+
+  private CompletableFuture<Outcome> run(Slot s, String groupId, Function<ConsumerGroup, Outcome> call) {
     CompletableFuture<Outcome> result;
     synchronized (s) {
       result = s.tail.handle((r, e) -> null).thenCompose(ignored -> step(groupId, s, call));

@@ -4,6 +4,7 @@ import dev.brook.broker.group.ConsumerGroup;
 import dev.brook.broker.group.ConsumerGroup.Heartbeat;
 import dev.brook.broker.group.ConsumerGroup.Outcome;
 import dev.brook.broker.group.GroupCoordinator;
+import dev.brook.broker.group.GroupCoordinator.GroupCallException;
 import dev.brook.broker.group.GroupMember;
 import dev.brook.broker.group.OffsetAndMetadata;
 import dev.brook.broker.group.TopicPartition;
@@ -350,15 +351,22 @@ public final class GroupServiceImpl extends GroupServiceGrpc.GroupServiceImplBas
             new OffsetAndMetadata(p.getOffset(), p.getLeaderEpoch(), p.getMetadata(), 0));
       }
     }
+    commit(request, offsets).whenComplete((error, e) -> reply(out, OffsetCommitResponse.newBuilder()
+        .setError(e == null ? error : Errors.of(ErrorCode.UNKNOWN_SERVER_ERROR, String.valueOf(e))).build()));
+  }
+
+  /** The offsets' partitions exist and the offsets lie within their logs (see {@link CommitOffsetCheck}). */
+  private CompletableFuture<Void> checkPositions(Map<TopicPartition, OffsetAndMetadata> offsets) {
     Map<TopicPartition, Long> positions = new HashMap<>();
     offsets.forEach((tp, o) -> positions.put(tp, o.offset()));
-    commitCheck.check(positions).thenCompose(bad -> bad != null ? CompletableFuture.completedFuture(bad)
-        : commit(request, offsets)).whenComplete((error, e) -> reply(out, OffsetCommitResponse.newBuilder()
-            .setError(e == null ? error : Errors.of(ErrorCode.UNKNOWN_SERVER_ERROR, String.valueOf(e))).build()));
+    return commitCheck.check(positions).thenAccept(bad -> {
+      if (bad != null) throw new GroupCallException(bad.getCode(), bad.getMessage(), null);
+    });
   }
 
   private CompletableFuture<Error> commit(OffsetCommitRequest request, Map<TopicPartition, OffsetAndMetadata> offsets) {
-    return coordinator.commitOffsets(request.getGroupId(), request.getMemberId(), request.getMemberEpoch(), offsets)
+    return coordinator.commitOffsets(request.getGroupId(), request.getMemberId(), request.getMemberEpoch(), offsets,
+        this::checkPositions)
         .handle((code, e) -> {
           Error error;
           if (e != null) {

@@ -236,8 +236,10 @@ class GroupServiceClusterTest {
         assertThat(e.getCode()).isEqualTo(ErrorCode.OFFSET_OUT_OF_RANGE);
         assertThat(e.getMessage()).contains("offset 301 of " + TOPIC + "-" + pa + " is beyond the end of its log (300)");
       });
-      assertThat(commitError(coordinator, a, a.epoch, TOPIC, 6, 0).getCode()).isEqualTo(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-      assertThat(commitError(coordinator, a, a.epoch, "nope", 0, 0).getCode()).isEqualTo(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      // The member's right comes first: a zombie hears it is fenced, a member that it does not own what it commits.
+      assertThat(commitError(coordinator, a, a.epoch - 1, TOPIC, pa, 301).getCode()).isEqualTo(ErrorCode.STALE_MEMBER_EPOCH);
+      assertThat(commitError(coordinator, a, a.epoch, TOPIC, 6, 0).getCode()).isEqualTo(ErrorCode.PARTITION_NOT_OWNED);
+      assertThat(commitError(coordinator, a, a.epoch, "nope", 0, 0).getCode()).isEqualTo(ErrorCode.PARTITION_NOT_OWNED);
       assertThat(fetch(coordinator).getOffsetsList()).extracting(CommittedPartitionOffset::getOffset).containsExactly(100L);
       assertThat(commit(coordinator, a, a.epoch - 1, pa, 250)).isEqualTo(ErrorCode.STALE_MEMBER_EPOCH);
       assertThat(commit(other, a, a.epoch, pa, 250)).isEqualTo(ErrorCode.NOT_COORDINATOR);
@@ -293,6 +295,14 @@ class GroupServiceClusterTest {
             .build()).getError();
     assertThat(commit.apply(6).getCode()).isEqualTo(ErrorCode.OFFSET_OUT_OF_RANGE);
     assertThat(commit.apply(5).getCode()).isEqualTo(ErrorCode.NONE);
+    // Without members any partition may be committed, as long as it exists.
+    dev.brook.proto.v1.Error missing = GroupServiceGrpc.newBlockingStub(cluster.channel(coordinator))
+        .withDeadlineAfter(30, TimeUnit.SECONDS).offsetCommit(OffsetCommitRequest.newBuilder().setGroupId(group).setMemberEpoch(-1)
+            .addTopics(OffsetCommitTopic.newBuilder().setTopic("spread")
+                .addPartitions(OffsetCommitPartition.newBuilder().setPartition(3).setOffset(0).setLeaderEpoch(-1)))
+            .build()).getError();
+    assertThat(missing.getCode()).isEqualTo(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    assertThat(missing.getMessage()).contains("topic spread has 3 partitions");
   }
 
   @Test

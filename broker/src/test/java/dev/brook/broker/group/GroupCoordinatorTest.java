@@ -173,4 +173,40 @@ class GroupCoordinatorTest {
     // Nothing of a refused commit was stored.
     assertThat(coordinator.fetchOffsets("g", Set.of()).get(5, TimeUnit.SECONDS)).containsExactly(Map.entry(t0, ten));
   }
+
+  @Test
+  void theOffsetCheckRunsOnlyForAMemberThatMayCommitAndNeverReordersCommits() throws Exception {
+    Outcome a = coordinator.heartbeat("g", join("a")).get(5, TimeUnit.SECONDS);
+    TopicPartition t0 = new TopicPartition("t", 0);
+    int epoch = a.member().memberEpoch();
+    java.util.concurrent.atomic.AtomicInteger checks = new java.util.concurrent.atomic.AtomicInteger();
+    GroupCoordinator.OffsetCheck beyondTheLog = o -> {
+      checks.incrementAndGet();
+      return CompletableFuture.failedFuture(new GroupCoordinator.GroupCallException(ErrorCode.OFFSET_OUT_OF_RANGE, "beyond", null));
+    };
+    OffsetAndMetadata far = new OffsetAndMetadata(1_000_000, -1, "", 0);
+    // A zombie hears that it is fenced, not what is wrong with its offsets.
+    assertThat(coordinator.commitOffsets("g", "a", epoch - 1, Map.of(t0, far), beyondTheLog).get(5, TimeUnit.SECONDS))
+        .isEqualTo(ErrorCode.STALE_MEMBER_EPOCH);
+    assertThat(checks).hasValue(0);
+    assertThatThrownBy(() -> coordinator.commitOffsets("g", "a", epoch, Map.of(t0, far), beyondTheLog).get(5, TimeUnit.SECONDS))
+        .satisfies(e -> assertThat(GroupCoordinator.codeOf(e.getCause())).isEqualTo(ErrorCode.OFFSET_OUT_OF_RANGE));
+    assertThat(checks).hasValue(1);
+    assertThat(coordinator.fetchOffsets("g", Set.of()).get(5, TimeUnit.SECONDS)).isEmpty();
+
+    // A slow check of the first commit holds the second back, but not the group's heartbeats.
+    CompletableFuture<Void> slow = new CompletableFuture<>();
+    CompletableFuture<ErrorCode> first = coordinator.commitOffsets("g", "a", epoch, Map.of(t0, new OffsetAndMetadata(5, -1, "", 0)),
+        o -> slow);
+    CompletableFuture<ErrorCode> second = coordinator.commitOffsets("g", "a", epoch, Map.of(t0, new OffsetAndMetadata(6, -1, "", 0)),
+        GroupCoordinator.OffsetCheck.NONE);
+    assertThat(coordinator.heartbeat("g", beat("a", epoch, a.member().assigned())).get(5, TimeUnit.SECONDS).error())
+        .isEqualTo(ErrorCode.NONE);
+    assertThat(second).isNotDone();
+    assertThat(store.offsets.getOrDefault("g", Map.of())).isEmpty();
+    slow.complete(null);
+    assertThat(first.get(5, TimeUnit.SECONDS)).isEqualTo(ErrorCode.NONE);
+    assertThat(second.get(5, TimeUnit.SECONDS)).isEqualTo(ErrorCode.NONE);
+    assertThat(coordinator.fetchOffsets("g", Set.of(t0)).get(5, TimeUnit.SECONDS).get(t0).offset()).isEqualTo(6);
+  }
 }
