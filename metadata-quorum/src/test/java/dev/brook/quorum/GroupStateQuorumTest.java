@@ -105,4 +105,39 @@ class GroupStateQuorumTest {
     assertThat(((QuorumException) e.getCause()).code()).isEqualTo(ErrorCode.NOT_COORDINATOR);
     assertThat(e.getCause()).hasMessageContaining("no broker is active");
   }
+
+  @Test
+  void aDeletedTopicsOffsetsAreDroppedFromTheStoreAndATopicCreatedAgainStartsWithout() throws Exception {
+    quorum = MetadataQuorum.start(config());
+    MetadataClient client = quorum.client();
+    long epoch = QuorumTestSupport.registerAndUnfence(client, 1, "127.0.0.1:9092", "");
+    client.createTopics(CreateTopicsRequest.newBuilder()
+        .addTopics(NewTopic.newBuilder().setName("t").setPartitions(2).setReplicationFactor(1))
+        .addTopics(NewTopic.newBuilder().setName("tt").setPartitions(1).setReplicationFactor(1)).build()).get(10, TimeUnit.SECONDS);
+    GroupStateClient groups = client.groups();
+    assertThat(groups.commitOffsets(1, epoch, List.of(
+        new OffsetCommit("g", "", -1, List.of(new CommittedOffset("t", 0, 5, 0, "", 0), new CommittedOffset("t", 1, 6, 0, "", 0),
+            new CommittedOffset("tt", 0, 7, 0, "", 0))),
+        new OffsetCommit("only-t", "", -1, List.of(new CommittedOffset("t", 1, 8, 0, "", 0))))).get(10, TimeUnit.SECONDS))
+        .extracting(OffsetCommitResult::error).containsExactly(ErrorCode.NONE, ErrorCode.NONE);
+
+    client.deleteTopics(dev.brook.proto.v1.DeleteTopicsRequest.newBuilder().addNames("t").build()).get(10, TimeUnit.SECONDS);
+    assertThat(groups.fetchOffsets("g", List.of()).get(10, TimeUnit.SECONDS)).extracting(CommittedOffset::topic)
+        .containsExactly("tt");
+    assertThat(groups.listGroups().get(10, TimeUnit.SECONDS)).extracting(GroupStateClient.GroupSummary::groupId)
+        .containsExactly("g");
+
+    // Gone from the store too: a restart loads what the store holds.
+    quorum.close();
+    quorum = null;
+    quorum = MetadataQuorum.start(config());
+    client = quorum.client();
+    QuorumTestSupport.registerAndUnfence(client, 1, "127.0.0.1:9092", "");
+    client.createTopics(CreateTopicsRequest.newBuilder()
+        .addTopics(NewTopic.newBuilder().setName("t").setPartitions(2).setReplicationFactor(1)).build()).get(10, TimeUnit.SECONDS);
+    assertThat(client.groups().listGroups().get(10, TimeUnit.SECONDS)).extracting(GroupStateClient.GroupSummary::groupId)
+        .containsExactly("g");
+    assertThat(client.groups().fetchOffsets("g", List.of()).get(10, TimeUnit.SECONDS))
+        .extracting(CommittedOffset::topic, CommittedOffset::offset).containsExactly(org.assertj.core.groups.Tuple.tuple("tt", 7L));
+  }
 }

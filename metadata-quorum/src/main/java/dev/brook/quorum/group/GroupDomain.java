@@ -42,6 +42,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.LongSupplier;
@@ -75,6 +76,7 @@ public final class GroupDomain implements QuorumDomain {
   private static final Set<RequestCase> READS = EnumSet.of(RequestCase.FETCH_GROUP, RequestCase.FETCH_OFFSETS,
       RequestCase.LIST_GROUPS);
   private static final Set<CommandCase> COMMANDS = EnumSet.of(CommandCase.GROUP_WRITE, CommandCase.COMMIT_OFFSETS);
+  private static final Set<CommandCase> FOLLOWED = EnumSet.of(CommandCase.DELETE_TOPICS);
 
   private final Supplier<MetadataImage> cluster;
   private final LongSupplier clock;
@@ -377,6 +379,53 @@ public final class GroupDomain implements QuorumDomain {
       if (m.getMemberId().equals(memberId)) return m;
     }
     return null;
+  }
+
+  @Override
+  public Set<CommandCase> followedCommands() {
+    return FOLLOWED;
+  }
+
+  /**
+   * A topic deletion drops every group's committed offsets of the topic, in the deletion's entry:
+   * an offset of a deleted topic can neither be read (a topic created again under the name is
+   * another topic) nor committed again (apply refuses a partition that does not exist), so only
+   * its storage was left, growing with every topic deleted. The cluster domain deletes each named
+   * topic that exists in the image before the entry; that image is the one published now.
+   */
+  @Override
+  public Applied follow(MetadataCommand command, long index, StoreWriter writes) {
+    if (command.getCommandCase() != CommandCase.DELETE_TOPICS) return null;
+    MetadataImage before = cluster.get();
+    Map<String, TreeMap<GroupStateClient.OffsetKey, CommittedOffsetRecord>> changed = new HashMap<>();
+    int dropped = 0;
+    for (String topic : new TreeSet<>(command.getDeleteTopics().getNamesList())) {
+      if (before.topic(topic) == null) continue; // refused by the cluster domain: nothing was deleted
+      GroupStateClient.OffsetKey from = new GroupStateClient.OffsetKey(topic, Integer.MIN_VALUE);
+      GroupStateClient.OffsetKey to = new GroupStateClient.OffsetKey(topic, Integer.MAX_VALUE);
+      for (Map.Entry<String, SortedMap<GroupStateClient.OffsetKey, CommittedOffsetRecord>> g : offsets.entrySet()) {
+        SortedMap<GroupStateClient.OffsetKey, CommittedOffsetRecord> current = changed.containsKey(g.getKey())
+            ? changed.get(g.getKey()) : g.getValue();
+        SortedMap<GroupStateClient.OffsetKey, CommittedOffsetRecord> ofTopic = current.subMap(from, to);
+        if (ofTopic.isEmpty() && !current.containsKey(to)) continue;
+        TreeMap<GroupStateClient.OffsetKey, CommittedOffsetRecord> next = new TreeMap<>(current);
+        next.subMap(from, true, to, true).clear();
+        dropped += current.size() - next.size();
+        writes.deleteRange(GroupKeys.OFFSETS, GroupKeys.offsetKey(g.getKey(), topic, 0),
+            GroupKeys.offsetPrefixEnd(g.getKey(), topic));
+        changed.put(g.getKey(), next);
+      }
+    }
+    if (changed.isEmpty()) return null;
+    LOG.info("Dropped {} committed offsets of deleted topics {} from {} groups at index {}", dropped,
+        command.getDeleteTopics().getNamesList(), changed.size(), index);
+    return new Applied(ByteString.EMPTY, true, () -> changed.forEach((g, m) -> {
+      if (m.isEmpty()) {
+        offsets.remove(g);
+      } else {
+        offsets.put(g, Collections.unmodifiableSortedMap(m));
+      }
+    }));
   }
 
   @Override

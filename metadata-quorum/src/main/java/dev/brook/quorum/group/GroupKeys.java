@@ -40,6 +40,16 @@ final class GroupKeys {
     return ByteBuffer.allocate(g.length + 1).put(g).put((byte) 1).array();
   }
 
+  /**
+   * The key after {@code groupId}'s offsets of {@code topic} (exclusive): the topic followed by
+   * byte 1 instead of the NUL before the partition.
+   */
+  static byte[] offsetPrefixEnd(String groupId, String topic) {
+    byte[] g = groupId.getBytes(StandardCharsets.UTF_8);
+    byte[] t = topic.getBytes(StandardCharsets.UTF_8);
+    return ByteBuffer.allocate(g.length + 1 + t.length + 1).put(g).put((byte) 0).put(t).put((byte) 1).array();
+  }
+
   /** The group id of an offsets key. */
   static String groupOfOffsetKey(byte[] key) {
     for (int i = 0; i < key.length; i++) {

@@ -74,6 +74,29 @@ public interface QuorumDomain {
   Applied apply(MetadataCommand command, long index, StoreWriter writes) throws IOException;
 
   /**
+   * Commands of other domains that this domain follows ({@link #follow}): state of its own that
+   * depends on another domain's (the group domain drops the offsets of a deleted topic). None by
+   * default.
+   */
+  default Set<MetadataCommand.CommandCase> followedCommands() {
+    return Set.of();
+  }
+
+  /**
+   * Every replica: another domain's {@code command}, one of {@link #followedCommands()}, was just
+   * applied at {@code index}; this domain changes what depends on it, in the same write batch
+   * ({@code writes}, restricted to this domain's column families). Runs before anything of the
+   * entry is published, so every domain's published state is still the state before the entry.
+   * Deterministic, as {@link #apply} is.
+   *
+   * @return null when nothing of this domain changed ({@link #advanceApplied} is called then);
+   *     otherwise what changed, its reply ignored
+   */
+  default Applied follow(MetadataCommand command, long index, StoreWriter writes) throws IOException {
+    return null;
+  }
+
+  /**
    * An entry at {@code index} that did not change this domain was applied (another domain's
    * command, a configuration or no-op entry, a skipped entry); called after it is durable.
    */

@@ -70,6 +70,9 @@ public final class QuorumStateMachine extends BaseStateMachine {
   private final EnumMap<QuorumRequest.RequestCase, QuorumDomain> writes = new EnumMap<>(QuorumRequest.RequestCase.class);
   private final EnumMap<QuorumRequest.RequestCase, QuorumDomain> reads = new EnumMap<>(QuorumRequest.RequestCase.class);
   private final EnumMap<MetadataCommand.CommandCase, QuorumDomain> commands = new EnumMap<>(MetadataCommand.CommandCase.class);
+  /** Per command, the other domains that follow it ({@link QuorumDomain#follow}), in domain order. */
+  private final EnumMap<MetadataCommand.CommandCase, List<QuorumDomain>> followers =
+      new EnumMap<>(MetadataCommand.CommandCase.class);
   private final SnapshotStore snapshots = new SnapshotStore();
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
 
@@ -105,6 +108,14 @@ public final class QuorumStateMachine extends BaseStateMachine {
     for (MetadataCommand.CommandCase c : MetadataCommand.CommandCase.values()) {
       if (c != MetadataCommand.CommandCase.COMMAND_NOT_SET && !commands.containsKey(c)) {
         throw new IllegalStateException("command " + c + " has no domain");
+      }
+    }
+    for (QuorumDomain d : this.domains) {
+      for (MetadataCommand.CommandCase c : d.followedCommands()) {
+        if (commands.get(c) == null || commands.get(c) == d) {
+          throw new IllegalStateException(d.name() + " follows " + c + ", which is not another domain's command");
+        }
+        followers.computeIfAbsent(c, k -> new ArrayList<>()).add(d);
       }
     }
   }
@@ -329,17 +340,26 @@ public final class QuorumStateMachine extends BaseStateMachine {
       QuorumDomain owner = commands.get(command.getCommandCase());
       QuorumStore.Batch batch = store.newBatch();
       QuorumDomain.Applied applied = null;
+      Map<QuorumDomain, QuorumDomain.Applied> followed = Map.of();
       if (owner != null) {
         applied = owner.apply(command, index, batch.writer(familiesOf.get(owner)));
         if (applied.changed()) versions.put(owner.name(), index);
+        for (QuorumDomain f : followers.getOrDefault(command.getCommandCase(), List.of())) {
+          QuorumDomain.Applied a = f.follow(command, index, batch.writer(familiesOf.get(f)));
+          if (a == null) continue;
+          if (followed.isEmpty()) followed = new HashMap<>();
+          followed.put(f, a);
+          if (a.changed()) versions.put(f.name(), index);
+        }
       } else {
         LOG.warn("Skipping metadata entry {} with an unknown command (written by a newer version?)", index);
       }
       store.commit(batch, appliedRecord(term, index));
       updateLastAppliedTermIndex(term, index);
       for (QuorumDomain d : domains) {
-        if (d == owner) {
-          applied.publish().run();
+        QuorumDomain.Applied own = d == owner ? applied : followed.get(d);
+        if (own != null) {
+          own.publish().run();
         } else {
           d.advanceApplied(index);
         }

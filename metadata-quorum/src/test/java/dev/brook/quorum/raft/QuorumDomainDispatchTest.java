@@ -84,9 +84,24 @@ class QuorumDomainDispatchTest {
         .isInstanceOf(IllegalStateException.class).hasMessageContaining("STATUS");
   }
 
+  @Test
+  void aDomainFollowsOnlyAnotherDomainsCommands() {
+    Fake owner = new Fake("a", List.of("x"), allRequests(), allCommands());
+    Fake selfFollowing = new Fake("a", List.of("x"), allRequests(), allCommands(), EnumSet.of(CommandCase.DELETE_TOPICS));
+    assertThatThrownBy(() -> new QuorumStateMachine(1, DB, List.of(selfFollowing)))
+        .isInstanceOf(IllegalStateException.class).hasMessageContaining("a follows DELETE_TOPICS");
+    assertThatCode(() -> new QuorumStateMachine(1, DB, List.of(owner,
+        new Fake("b", List.of("y"), Set.of(), Set.of(), EnumSet.of(CommandCase.DELETE_TOPICS)))))
+        .doesNotThrowAnyException();
+  }
+
   /** A domain that only declares what it owns; the state machine never calls it here. */
-  private record Fake(String name, List<String> columnFamilies, Set<RequestCase> writeRequests, Set<CommandCase> commands)
-      implements QuorumDomain {
+  private record Fake(String name, List<String> columnFamilies, Set<RequestCase> writeRequests, Set<CommandCase> commands,
+      Set<CommandCase> followedCommands) implements QuorumDomain {
+    Fake(String name, List<String> columnFamilies, Set<RequestCase> writeRequests, Set<CommandCase> commands) {
+      this(name, columnFamilies, writeRequests, commands, Set.of());
+    }
+
     @Override
     public Set<RequestCase> readRequests() {
       return Set.of();
