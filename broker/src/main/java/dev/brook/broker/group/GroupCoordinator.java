@@ -125,22 +125,30 @@ public final class GroupCoordinator {
       }
     }
     Slot s = groups.computeIfAbsent(groupId, k -> new Slot());
+    // Under the monitor only the two tails move, so the chain order and the hand-over order agree;
+    // nothing runs under it (see run).
+    Queued check;
+    CompletableFuture<Void> handedOver = new CompletableFuture<>();
+    CompletableFuture<?> previousHandOver;
     synchronized (s) {
-      CompletableFuture<ErrorCode> verdict = run(s, groupId,
-          g -> new Outcome(g.checkCommit(memberId, memberEpoch, offsets.keySet()), "", null, List.of(), Set.of()))
-          .thenCompose(o -> o.error() != ErrorCode.NONE ? CompletableFuture.completedFuture(o.error())
-              : offsetCheck.check(offsets).thenApply(ignored -> ErrorCode.NONE));
-      // The store also checks the member epoch again, in the quorum.
-      CompletableFuture<CompletableFuture<ErrorCode>> handedOver = s.commitTail.handle((r, e) -> null)
-          .thenCompose(ignored -> verdict)
-          .thenApply(code -> code != ErrorCode.NONE ? CompletableFuture.completedFuture(code)
-              : store.commitOffsets(groupId, memberId, memberEpoch, offsets).handle((v, e) -> {
-                if (e != null) throw unavailable(groupId, "cannot commit offsets of group " + groupId, e);
-                return ErrorCode.NONE;
-              }));
+      check = enqueue(s);
+      previousHandOver = s.commitTail;
       s.commitTail = handedOver;
-      return handedOver.thenCompose(written -> written);
     }
+    CompletableFuture<Outcome> checked = start(check, groupId, s,
+        g -> new Outcome(g.checkCommit(memberId, memberEpoch, offsets.keySet()), "", null, List.of(), Set.of()));
+    CompletableFuture<ErrorCode> verdict = checked.thenCompose(o -> o.error() != ErrorCode.NONE
+        ? CompletableFuture.completedFuture(o.error()) : offsetCheck.check(offsets).thenApply(ignored -> ErrorCode.NONE));
+    // The store also checks the member epoch again, in the quorum.
+    CompletableFuture<CompletableFuture<ErrorCode>> stored = previousHandOver.handle((r, e) -> null)
+        .thenCompose(ignored -> verdict)
+        .thenApply(code -> code != ErrorCode.NONE ? CompletableFuture.completedFuture(code)
+            : store.commitOffsets(groupId, memberId, memberEpoch, offsets).handle((v, e) -> {
+              if (e != null) throw unavailable(groupId, "cannot commit offsets of group " + groupId, e);
+              return ErrorCode.NONE;
+            }));
+    stored.whenComplete((f, e) -> handedOver.complete(null));
+    return stored.thenCompose(written -> written);
   }
 
   /** The committed offsets of {@code partitions} (all when empty), from the store. */
@@ -218,13 +226,42 @@ public final class GroupCoordinator {
     return run(groups.computeIfAbsent(groupId, k -> new Slot()), groupId, call);
   }
 
+  /**
+   * Appends {@code call} to the group's chain. Invariant: no call runs while a slot's monitor is
+   * held — the monitor only swaps the tail for a new, incomplete future, and the call is wired
+   * after it is released. (Running it under the monitor, where a completed tail runs it inline,
+   * let a call that completes other futures run other groups' calls inside it: two threads each
+   * holding one group's monitor and waiting for the other's deadlocked the broker under 10,000
+   * members.)
+   */
   private CompletableFuture<Outcome> run(Slot s, String groupId, Function<ConsumerGroup, Outcome> call) {
-    CompletableFuture<Outcome> result;
+    Queued q;
     synchronized (s) {
-      result = s.tail.handle((r, e) -> null).thenCompose(ignored -> step(groupId, s, call));
-      s.tail = result;
+      q = enqueue(s);
     }
-    return result;
+    return start(q, groupId, s, call);
+  }
+
+  /** A call's place in its group's chain: the call before it, and its own result. */
+  private record Queued(CompletableFuture<?> previous, CompletableFuture<Outcome> result) {}
+
+  /** Caller holds {@code s}'s monitor. */
+  private static Queued enqueue(Slot s) {
+    Queued q = new Queued(s.tail, new CompletableFuture<>());
+    s.tail = q.result();
+    return q;
+  }
+
+  /** Caller holds no slot's monitor: the call may run at once, in this thread. */
+  private CompletableFuture<Outcome> start(Queued q, String groupId, Slot s, Function<ConsumerGroup, Outcome> call) {
+    q.previous().handle((r, e) -> null).thenCompose(ignored -> step(groupId, s, call)).whenComplete((o, e) -> {
+      if (e != null) {
+        q.result().completeExceptionally(e);
+      } else {
+        q.result().complete(o);
+      }
+    });
+    return q.result();
   }
 
   private CompletableFuture<Outcome> step(String groupId, Slot s, Function<ConsumerGroup, Outcome> call) {
