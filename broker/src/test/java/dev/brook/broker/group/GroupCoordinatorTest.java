@@ -48,8 +48,16 @@ class GroupCoordinatorTest {
           new GroupCoordinator.GroupCallException(ErrorCode.GROUP_ID_NOT_FOUND, "no group " + groupId, null));
     }
 
+    /** Runs at the start of every write, outside the store's own lock. */
+    volatile java.util.function.Consumer<String> beforeWrite = g -> { };
+
     @Override
-    public synchronized CompletableFuture<Void> write(String groupId, List<GroupChange> changes) {
+    public CompletableFuture<Void> write(String groupId, List<GroupChange> changes) {
+      beforeWrite.accept(groupId);
+      return writeLocked(groupId, changes);
+    }
+
+    private synchronized CompletableFuture<Void> writeLocked(String groupId, List<GroupChange> changes) {
       writes++;
       if (refuse) return CompletableFuture.failedFuture(new IllegalStateException("not the coordinator by the quorum"));
       CompletableFuture<Void> done = new CompletableFuture<>();
@@ -208,5 +216,32 @@ class GroupCoordinatorTest {
     assertThat(first.get(5, TimeUnit.SECONDS)).isEqualTo(ErrorCode.NONE);
     assertThat(second.get(5, TimeUnit.SECONDS)).isEqualTo(ErrorCode.NONE);
     assertThat(coordinator.fetchOffsets("g", Set.of(t0)).get(5, TimeUnit.SECONDS).get(t0).offset()).isEqualTo(6);
+  }
+
+  @Test
+  void callsOfTwoGroupsThatStartEachOthersCallsDoNotDeadlock() throws Exception {
+    // Each group's first write, in its own thread, starts a call of the other group while both
+    // are inside their writes: if a call ran under its group's monitor, each thread would hold
+    // one group and wait for the other's.
+    java.util.concurrent.CyclicBarrier bothWriting = new java.util.concurrent.CyclicBarrier(2);
+    java.util.concurrent.atomic.AtomicInteger triggers = new java.util.concurrent.atomic.AtomicInteger();
+    List<CompletableFuture<Outcome>> nested = java.util.Collections.synchronizedList(new ArrayList<>());
+    store.beforeWrite = g -> {
+      if (triggers.incrementAndGet() > 2) return;
+      try {
+        bothWriting.await(5, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+      nested.add(coordinator.heartbeat(g.equals("a") ? "b" : "a", join("late")));
+    };
+    CompletableFuture<Outcome> a = CompletableFuture.supplyAsync(() -> coordinator.heartbeat("a", join("m"))).thenCompose(f -> f);
+    CompletableFuture<Outcome> b = CompletableFuture.supplyAsync(() -> coordinator.heartbeat("b", join("m"))).thenCompose(f -> f);
+    assertThat(a.get(5, TimeUnit.SECONDS).error()).isEqualTo(ErrorCode.NONE);
+    assertThat(b.get(5, TimeUnit.SECONDS).error()).isEqualTo(ErrorCode.NONE);
+    assertThat(nested).hasSize(2);
+    for (CompletableFuture<Outcome> n : nested) assertThat(n.get(5, TimeUnit.SECONDS).error()).isEqualTo(ErrorCode.NONE);
+    assertThat(coordinator.loaded("a").members()).containsOnlyKeys("m", "late");
+    assertThat(coordinator.loaded("b").members()).containsOnlyKeys("m", "late");
   }
 }
