@@ -222,10 +222,6 @@ public final class GroupCoordinator {
     return Set.copyOf(groups.keySet());
   }
 
-  private CompletableFuture<Outcome> run(String groupId, Function<ConsumerGroup, Outcome> call) {
-    return run(groups.computeIfAbsent(groupId, k -> new Slot()), groupId, call);
-  }
-
   /**
    * Appends {@code call} to the group's chain. Invariant: no call runs while a slot's monitor is
    * held — the monitor only swaps the tail for a new, incomplete future, and the call is wired
@@ -234,7 +230,8 @@ public final class GroupCoordinator {
    * holding one group's monitor and waiting for the other's deadlocked the broker under 10,000
    * members.)
    */
-  private CompletableFuture<Outcome> run(Slot s, String groupId, Function<ConsumerGroup, Outcome> call) {
+  private CompletableFuture<Outcome> run(String groupId, Function<ConsumerGroup, Outcome> call) {
+    Slot s = groups.computeIfAbsent(groupId, k -> new Slot());
     Queued q;
     synchronized (s) {
       q = enqueue(s);

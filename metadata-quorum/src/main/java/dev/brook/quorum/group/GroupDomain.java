@@ -406,8 +406,7 @@ public final class GroupDomain implements QuorumDomain {
       for (Map.Entry<String, SortedMap<GroupStateClient.OffsetKey, CommittedOffsetRecord>> g : offsets.entrySet()) {
         SortedMap<GroupStateClient.OffsetKey, CommittedOffsetRecord> current = changed.containsKey(g.getKey())
             ? changed.get(g.getKey()) : g.getValue();
-        SortedMap<GroupStateClient.OffsetKey, CommittedOffsetRecord> ofTopic = current.subMap(from, to);
-        if (ofTopic.isEmpty() && !current.containsKey(to)) continue;
+        if (current.subMap(from, to).isEmpty() && !current.containsKey(to)) continue;
         TreeMap<GroupStateClient.OffsetKey, CommittedOffsetRecord> next = new TreeMap<>(current);
         next.subMap(from, true, to, true).clear();
         dropped += current.size() - next.size();
