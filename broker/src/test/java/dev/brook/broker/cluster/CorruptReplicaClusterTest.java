@@ -159,6 +159,11 @@ class CorruptReplicaClusterTest {
     byte[] damaged = fx.logBytes(node, topic);
     cluster.restart(node);
 
+    // The broker is admitted before its first image opens (and refuses) the log; until then the
+    // partition is unknown here and a reader is told LEADER_NOT_AVAILABLE, which it retries.
+    await().atMost(Duration.ofSeconds(30))
+        .until(() -> cluster.node(node).replicaManager().offline(topic, 0) != null);
+    assertThat(cluster.node(node).replicaManager().offline(topic, 0).damaged()).isTrue();
     assertThat(cluster.node(node).replicaManager().partition(topic, 0)).isNull();
     FetchPartitionResult r = RawClient.fetch(cluster.channel(node), fetchAt(topic, 0));
     assertThat(r.getError().getCode()).isEqualTo(ErrorCode.CORRUPT_RECORD);
