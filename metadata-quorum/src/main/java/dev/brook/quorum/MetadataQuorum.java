@@ -9,6 +9,7 @@ import dev.brook.quorum.cluster.QuorumController;
 import dev.brook.quorum.cluster.RaftMetadataClient;
 import dev.brook.quorum.cluster.Records;
 import dev.brook.quorum.cluster.RequestValidator;
+import dev.brook.quorum.raft.CallWindow;
 import dev.brook.quorum.raft.QuorumCalls;
 import dev.brook.quorum.raft.QuorumStateMachine;
 import dev.brook.quorum.raft.ReconnectingClient;
@@ -200,6 +201,8 @@ public final class MetadataQuorum implements AutoCloseable {
     RaftProperties p = new RaftProperties();
     long rpcMs = Math.max(100, Math.min(3000, config.requestTimeoutMs()));
     RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(rpcMs, TimeUnit.MILLISECONDS));
+    // Above what a CallWindow lets through, so that async().send never waits for a permit.
+    RaftClientConfigKeys.Async.setOutstandingRequestsMax(p, CallWindow.RATIS_OUTSTANDING_MAX);
     return p;
   }
 
@@ -232,6 +235,8 @@ public final class MetadataQuorum implements AutoCloseable {
     RaftProperties p = new RaftProperties();
     long rpcMs = Math.max(100, Math.min(3000, c.requestTimeoutMs()));
     RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(rpcMs, TimeUnit.MILLISECONDS));
+    // Above what a CallWindow lets through, so that async().send never waits for a permit.
+    RaftClientConfigKeys.Async.setOutstandingRequestsMax(p, CallWindow.RATIS_OUTSTANDING_MAX);
     // Two Ratis clients: a Ratis client sends its requests in one ordered sequence, and the
     // watcher's long waits (watch for the next commit, image fetches) must never hold back a
     // heartbeat behind them, or the broker's lease lapses while it is alive.

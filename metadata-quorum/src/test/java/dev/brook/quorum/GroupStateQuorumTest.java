@@ -13,8 +13,11 @@ import dev.brook.quorum.GroupStateClient.DurableMember;
 import dev.brook.quorum.GroupStateClient.GroupWrite;
 import dev.brook.quorum.GroupStateClient.OffsetCommit;
 import dev.brook.quorum.GroupStateClient.OffsetCommitResult;
+import dev.brook.quorum.raft.CallWindow;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -95,6 +98,30 @@ class GroupStateQuorumTest {
       assertThat(o.metadata()).isEqualTo("md");
       assertThat(o.commitTimestampMs()).isPositive();
     });
+  }
+
+  @Test
+  void manyMoreConcurrentWritesThanTheRatisClientAdmitsAllCompleteEvenWhenEachStartsTheNext() throws Exception {
+    // 1,000 groups once stopped every quorum call of a node for good: a write's continuation sent
+    // the group's next write from the Ratis reply thread, which then waited for a permit only that
+    // thread could give back (more than 100 outstanding). See CallWindow.
+    quorum = MetadataQuorum.start(config());
+    MetadataClient client = quorum.client();
+    long epoch = QuorumTestSupport.registerAndUnfence(client, 1, "127.0.0.1:9092", "");
+    GroupStateClient groups = client.groups();
+    int count = 3 * CallWindow.RATIS_OUTSTANDING_MAX;
+    List<CompletableFuture<DurableGroup>> chains = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      String id = "g-" + i;
+      chains.add(groups.writeGroup(new GroupWrite(id, 1, epoch, 0, ByteString.copyFromUtf8("first"), List.of(), List.of(), false))
+          .thenCompose(v -> groups.writeGroup(new GroupWrite(id, 1, epoch, v, ByteString.copyFromUtf8("second"), List.of(), List.of(),
+              false)))
+          .thenCompose(v -> groups.fetchGroup(id)));
+    }
+    for (CompletableFuture<DurableGroup> chain : chains) {
+      assertThat(chain.get(60, TimeUnit.SECONDS).data().toStringUtf8()).isEqualTo("second");
+    }
+    assertThat(groups.listGroups().get(10, TimeUnit.SECONDS)).hasSize(count);
   }
 
   @Test

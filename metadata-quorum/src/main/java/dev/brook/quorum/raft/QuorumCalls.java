@@ -52,11 +52,11 @@ public final class QuorumCalls {
   public CompletableFuture<RaftClientReply> write(QuorumRequest req,
       Function<RaftClientReply, CompletableFuture<?>> afterCommit) {
     if (closed) return CompletableFuture.failedFuture(closedException());
-    CompletableFuture<RaftClientReply> sent = raft.call(c -> c.async().send(toMessage(req))).thenCompose(r -> {
+    CompletableFuture<RaftClientReply> sent = raft.call(c -> c.async().send(toMessage(req)));
+    return giveUpOnFailure(bounded(sent.thenCompose(r -> {
       if (!r.isSuccess()) return CompletableFuture.failedFuture(r.getException());
       return afterCommit.apply(r).thenApply(ignored -> r);
-    });
-    return bounded(sent);
+    })), sent);
   }
 
   /** A read that only the ready leader with active duties answers. */
@@ -71,11 +71,15 @@ public final class QuorumCalls {
   /** A linearizable (ReadIndex) read. */
   public CompletableFuture<RaftClientReply> linearizableRead(QuorumRequest req) {
     if (closed) return CompletableFuture.failedFuture(closedException());
-    return bounded(raft.call(c -> c.async().sendReadOnly(toMessage(req))));
+    CompletableFuture<RaftClientReply> sent = raft.call(c -> c.async().sendReadOnly(toMessage(req)));
+    return giveUpOnFailure(bounded(sent), sent);
   }
 
   private void attempt(QuorumRequest req, long deadlineNanos, CompletableFuture<RaftClientReply> out) {
-    raft.call(c -> c.async().sendReadOnlyNonLinearizable(toMessage(req))).whenComplete((r, e) -> {
+    if (out.isDone()) return; // timed out while waiting to retry
+    CompletableFuture<RaftClientReply> sent = raft.call(c -> c.async().sendReadOnlyNonLinearizable(toMessage(req)));
+    giveUpOnFailure(out, sent);
+    sent.whenComplete((r, e) -> {
       Throwable error = e != null ? e : (r != null && !r.isSuccess() ? r.getException() : null);
       if (error == null) {
         out.complete(r);
@@ -87,6 +91,17 @@ public final class QuorumCalls {
         out.completeExceptionally(error);
       }
     });
+  }
+
+  /**
+   * When {@code out} fails (its timeout), {@code sent} is cancelled: a call still waiting in the
+   * client's {@link CallWindow} is then never started. Returns {@code out}.
+   */
+  private static <T> CompletableFuture<T> giveUpOnFailure(CompletableFuture<T> out, CompletableFuture<?> sent) {
+    out.whenComplete((r, e) -> {
+      if (e != null) sent.cancel(false);
+    });
+    return out;
   }
 
   /** Bounds a call by the request timeout and maps every failure to a QuorumException. */

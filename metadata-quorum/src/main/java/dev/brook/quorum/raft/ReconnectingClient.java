@@ -52,6 +52,7 @@ public final class ReconnectingClient<C extends AutoCloseable> implements AutoCl
   private final String name;
   private final Supplier<C> factory;
   private final LongSupplier nanoClock;
+  private final CallWindow window = new CallWindow();
 
   // Guarded by this.
   private C current;
@@ -74,9 +75,16 @@ public final class ReconnectingClient<C extends AutoCloseable> implements AutoCl
   /**
    * Runs {@code call} on the current client (creating one if needed) and watches its outcome: a
    * non-logical failure replaces the client. Fails at once with QUORUM_NOT_AVAILABLE while closed
-   * or backing off.
+   * or backing off. Calls go through a {@link CallWindow}: at most {@link CallWindow#DEFAULT_LIMIT}
+   * run at once (the rest wait their turn, in order, without blocking the caller), and the result
+   * completes on a callback thread, never on the client's own reply thread. A caller that gives up
+   * completes (or cancels) the returned future; if the call has not started yet, it never does.
    */
   public <T> CompletableFuture<T> call(Function<C, CompletableFuture<T>> call) {
+    return window.submit(() -> callNow(call));
+  }
+
+  private <T> CompletableFuture<T> callNow(Function<C, CompletableFuture<T>> call) {
     C client;
     try {
       client = acquire();
