@@ -82,6 +82,7 @@ final class GroupScalePerf implements Callable<Integer> {
   private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
   private final AtomicLong heartbeats = new AtomicLong();
   private final AtomicLong errors = new AtomicLong();
+  private final Map<String, Long> errorsByKind = new ConcurrentHashMap<>();
   private final AtomicLong firstError = new AtomicLong();
   private volatile String firstErrorText;
 
@@ -113,7 +114,7 @@ final class GroupScalePerf implements Callable<Integer> {
       while (!settled(byGroup.values(), ends.length)) {
         if (System.nanoTime() > deadline) {
           throw new Failures.CliException("the groups did not settle within " + SETTLE_TIMEOUT_MS + " ms (" + errors.get()
-              + " errors, the first: " + firstErrorText + ")");
+              + " errors" + errorKinds() + ", the first: " + firstErrorText + ")");
         }
         Thread.sleep(20); // polling interval of a measurement
       }
@@ -123,8 +124,8 @@ final class GroupScalePerf implements Callable<Integer> {
       Thread.sleep(5_000); // a steady-state window to count heartbeats in
       double beatRate = (heartbeats.get() - beatsBefore) * 1e9 / (System.nanoTime() - beatsFrom);
       out.printf("groups: %d groups x %d members (%d members) on %d partitions joined and settled in %d ms;"
-              + " %.0f heartbeats/sec in steady state; %d errors%n", groups, members, all.size(), ends.length,
-          TimeUnit.NANOSECONDS.toMillis(settledNanos), beatRate, errors.get());
+              + " %.0f heartbeats/sec in steady state; %d errors%s%n", groups, members, all.size(), ends.length,
+          TimeUnit.NANOSECONDS.toMillis(settledNanos), beatRate, errors.get(), errorKinds());
       out.flush();
       out.println(commitAll(all, ends));
       out.flush();
@@ -188,8 +189,15 @@ final class GroupScalePerf implements Callable<Integer> {
     return true;
   }
 
+  /** Errors counted by kind: what they are and the error code, without the details. */
+  private String errorKinds() {
+    return errorsByKind.isEmpty() ? "" : " " + new java.util.TreeMap<>(errorsByKind);
+  }
+
   private void error(String what) {
     errors.incrementAndGet();
+    String[] words = what.split(" ", 3);
+    errorsByKind.merge(words.length > 1 ? words[0] + " " + words[1] : what, 1L, Long::sum);
     if (firstError.compareAndSet(0, 1)) firstErrorText = what;
   }
 
@@ -270,6 +278,10 @@ final class GroupScalePerf implements Callable<Integer> {
     private Set<Integer> owned;
     private int intervalMs = 5_000;
     private boolean left;
+    /** A heartbeat is sent and not answered yet. */
+    private boolean inFlight;
+    /** A heartbeat was asked for while one was in flight: send it once the answer is in. */
+    private boolean wanted;
     /** The one scheduled heartbeat, or null: every heartbeat sent cancels it, every answer sets it anew. */
     private java.util.concurrent.ScheduledFuture<?> next;
 
@@ -315,6 +327,9 @@ final class GroupScalePerf implements Callable<Integer> {
         heartbeat();
         return;
       }
+      inFlight = false;
+      boolean again = wanted; // asked for while this one was in flight
+      wanted = false;
       ErrorCode code = r.getError().getCode();
       if (code != ErrorCode.NONE) {
         error("heartbeat: " + code + " " + r.getError().getMessage());
@@ -328,17 +343,26 @@ final class GroupScalePerf implements Callable<Integer> {
       epoch = r.getMemberEpoch();
       if (r.getHeartbeatIntervalMs() > 0) intervalMs = r.getHeartbeatIntervalMs();
       if (r.hasAssignment()) {
-        Set<Integer> next = new HashSet<>();
-        for (GroupTopicPartitions t : r.getAssignment().getTopicsList()) next.addAll(t.getPartitionsList());
-        owned = next;
-        heartbeat(); // report what it holds now: released what went away, took what came
-        return;
+        Set<Integer> assigned = new HashSet<>();
+        for (GroupTopicPartitions t : r.getAssignment().getTopicsList()) assigned.addAll(t.getPartitionsList());
+        owned = assigned;
+        again = true; // report what it holds now: released what went away, took what came
       }
-      next = timers.schedule(this::heartbeat, intervalMs, TimeUnit.MILLISECONDS);
+      if (again) {
+        heartbeat();
+      } else {
+        next = timers.schedule(this::heartbeat, intervalMs, TimeUnit.MILLISECONDS);
+      }
     }
 
     private synchronized void heartbeat() {
       if (left) return;
+      if (inFlight) {
+        // One heartbeat in flight, as group.proto asks: a later one could report a release of a
+        // partition that the answer to the earlier one is about to hand out.
+        wanted = true;
+        return;
+      }
       if (next != null) next.cancel(false);
       next = null;
       OwnedPartitions.Builder o = OwnedPartitions.newBuilder();
@@ -353,6 +377,7 @@ final class GroupScalePerf implements Callable<Integer> {
     }
 
     private void send(ConsumerGroupHeartbeatRequest.Builder r) {
+      inFlight = true;
       heartbeats.incrementAndGet();
       requests.onNext(r.setGroupId(group).setMemberId(memberId).build());
     }

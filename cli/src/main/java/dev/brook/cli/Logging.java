@@ -22,6 +22,10 @@ final class Logging {
     // Ratis's client logs every failed attempt of a request it is about to retry (no leader yet,
     // leader changed) as an ERROR with a stack trace; Brook reports requests that finally fail.
     setIfAbsent("org.slf4j.simpleLogger.log.org.apache.ratis.client.impl.OrderedAsync", verbose ? "debug" : "off");
+    // A client that goes away with responses still queued (a consumer killed, a stream cancelled)
+    // makes gRPC's Netty server log "Stream Error ... Stream closed before write could take place"
+    // as a WARN with a stack trace, per queued response: an expected condition for a server.
+    setIfAbsent("org.slf4j.simpleLogger.log.io.grpc.netty.shaded.io.grpc.netty.NettyServerHandler", verbose ? "debug" : "error");
     setIfAbsent("org.slf4j.simpleLogger.showDateTime", "true");
     setIfAbsent("org.slf4j.simpleLogger.dateTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSS");
     setIfAbsent("org.slf4j.simpleLogger.showShortLogName", "true");

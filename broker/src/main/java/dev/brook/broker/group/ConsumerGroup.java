@@ -35,8 +35,12 @@ import java.util.TreeSet;
  *
  * <p>Invariants, checked on every {@link #replay}: a partition is owned (assigned, or pending
  * revocation) by at most one member; a member's epoch never exceeds the group epoch. A heartbeat
- * or commit with an epoch that is not the member's current one is fenced (a zombie cannot commit
- * or take partitions).
+ * ahead of the member's epoch, or behind it while claiming partitions the member may not hold, is
+ * fenced; a commit needs the current epoch (an older one is stale) and ownership, so a zombie can
+ * neither commit nor take partitions. A heartbeat behind the member's epoch from a member that
+ * claims no more than it may hold is the member lagging (the coordinator moves members on when
+ * others join or release, and pushes only "heartbeat now"): it is answered with the current
+ * epoch and assignment, and confirms no revocation.
  *
  * <p>Not thread-safe: the coordinator serializes calls per group.
  */
@@ -191,11 +195,15 @@ public final class ConsumerGroup {
       }
     } else {
       if (m == null) return Outcome.refused(ErrorCode.UNKNOWN_MEMBER_ID, "member " + h.memberId() + " is not in group " + groupId);
-      if (h.memberEpoch() != m.memberEpoch() && !lostAnswer(h, m)) {
+      if (h.memberEpoch() > m.memberEpoch() || (h.memberEpoch() < m.memberEpoch() && !ownsNoMoreThanAllowed(h, m))) {
         return Outcome.refused(ErrorCode.FENCED_MEMBER_EPOCH, "member " + h.memberId() + " sent epoch " + h.memberEpoch()
             + " but is at epoch " + m.memberEpoch() + " in group " + groupId + ": give up every partition and join again");
       }
     }
+    // A member behind its epoch has not seen its latest assignment: what it says it owns may
+    // predate partitions given to it since, so it confirms no revocation (its answer brings it up
+    // to date, and its next heartbeat at the current epoch does).
+    Set<TopicPartition> ownedNow = h.memberEpoch() > JOIN_EPOCH && h.memberEpoch() < m.memberEpoch() ? null : h.owned();
     lastHeardMs.put(m.memberId(), nowMs);
     SortedSet<String> topicsNow = h.subscribedTopics() == null ? m.subscribedTopics() : new TreeSet<>(h.subscribedTopics());
     String assignorNow = h.assignor() == null ? m.assignor() : emptyToNull(h.assignor());
@@ -204,7 +212,7 @@ public final class ConsumerGroup {
       emit(new MemberUpdated(m), changes);
       membershipChanged = true;
     }
-    return settle(m.memberId(), h.owned(), nowMs, topics, assignors, changes, membershipChanged);
+    return settle(m.memberId(), ownedNow, nowMs, topics, assignors, changes, membershipChanged);
   }
 
   /**
@@ -308,7 +316,13 @@ public final class ConsumerGroup {
         if (next == null) continue;
         emit(new MemberUpdated(next), changes);
         if (next.state() == State.UNREVOKED_PARTITIONS) {
-          revokingSinceMs.putIfAbsent(next.memberId(), nowMs);
+          if (next.pendingRevocation().containsAll(m.pendingRevocation())) {
+            revokingSinceMs.putIfAbsent(next.memberId(), nowMs); // still releasing what it was asked for
+          } else {
+            // It released everything it was asked for and is asked for more: the rebalance timeout
+            // runs from this request, or a member that keeps up with a busy group is timed out.
+            revokingSinceMs.put(next.memberId(), nowMs);
+          }
         } else {
           revokingSinceMs.remove(next.memberId());
         }
@@ -377,10 +391,16 @@ public final class ConsumerGroup {
     return out;
   }
 
-  /** A heartbeat at the member's previous epoch whose answer was lost: it owns no more than it may. */
-  private static boolean lostAnswer(Heartbeat h, GroupMember m) {
-    return h.memberEpoch() == m.previousMemberEpoch() && h.memberEpoch() < m.memberEpoch() && h.owned() != null
-        && h.owned().stream().allMatch(m::owns);
+  /**
+   * Whether a heartbeat behind the member's epoch is the member itself lagging, not a zombie: it
+   * claims no partition the member may not hold now (assigned or pending revocation). A member is
+   * behind when the coordinator moved it on while answering others (their joins and releases
+   * reassign it, and it only learns its epoch from the answer to its own next heartbeat, after the
+   * push), or when an answer was lost. The member id is the member's own (a removed member is
+   * unknown, a static member's new incarnation has a new id), so nothing else can send it.
+   */
+  private static boolean ownsNoMoreThanAllowed(Heartbeat h, GroupMember m) {
+    return h.owned() == null || h.owned().stream().allMatch(m::owns);
   }
 
   private GroupMember byInstanceId(String instanceId) {

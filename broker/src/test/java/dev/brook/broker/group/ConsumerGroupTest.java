@@ -36,6 +36,8 @@ class ConsumerGroupTest {
     int epoch = ConsumerGroup.JOIN_EPOCH;
     Set<TopicPartition> consuming = new TreeSet<>();
     Set<TopicPartition> pending = new TreeSet<>();
+    /** Pushes received: the coordinator moved this member on without telling it its epoch. */
+    int pushes;
 
     Client(String id, String instanceId) {
       this.id = id;
@@ -47,11 +49,18 @@ class ConsumerGroupTest {
       pending.clear();
       Outcome o = send(new Heartbeat(id, epoch, instanceId, "client-" + id, "/127.0.0.1",
           epoch == ConsumerGroup.JOIN_EPOCH ? Set.of("t") : null, null, REBALANCE_MS, Set.copyOf(consuming)));
-      if (o.error() == ErrorCode.NONE && o.member() != null) take(o.member());
+      if (o.error() == ErrorCode.NONE && o.member() != null) {
+        take(o.member());
+      } else if (o.error() == ErrorCode.FENCED_MEMBER_EPOCH || o.error() == ErrorCode.UNKNOWN_MEMBER_ID) {
+        // As group.proto asks: release everything without committing, join again.
+        consuming.clear();
+        pending.clear();
+        epoch = ConsumerGroup.JOIN_EPOCH;
+      }
       return o;
     }
 
-    /** An assignment pushed to it (or in its answer). */
+    /** The record in the answer to its heartbeat. */
     void take(GroupMember m) {
       epoch = m.memberEpoch();
       consuming = new TreeSet<>(m.assigned());
@@ -70,10 +79,11 @@ class ConsumerGroupTest {
 
   private void record(Outcome o) {
     log.addAll(o.changes());
-    // The coordinator pushes the new records to the members they concern.
+    // The coordinator pushes "heartbeat now" to the members they concern (a push carries no
+    // epoch and no assignment): they learn their new records only from their next answer.
     for (String id : o.touched()) {
       Client c = clients.get(id);
-      if (c != null) c.take(group.members().get(id));
+      if (c != null) c.pushes++;
     }
     assertNoPartitionConsumedTwice();
   }
@@ -140,6 +150,8 @@ class ConsumerGroupTest {
     // The newcomer's partitions are still owned: it gets nothing yet, the others are asked to revoke.
     assertThat(d.consuming).isEmpty();
     assertThat(group.members().get("a").state()).isEqualTo(GroupMember.State.UNREVOKED_PARTITIONS);
+    assertThat(a.pushes).isPositive();
+    a.heartbeat(); // the push makes it heartbeat at once; the answer asks it to give one up
     assertThat(a.pending).hasSize(1);
     // Existing members go on consuming what they keep, and only lose what they were asked to.
     a.heartbeat();
@@ -175,6 +187,7 @@ class ConsumerGroupTest {
     Client a = join("a");
     converge();
     Client b = join("b");
+    a.heartbeat(); // pushed to: its answer asks it to give some up
     assertThat(a.pending).isNotEmpty();
     // a is stuck in processing: it heartbeats from another thread but never releases.
     for (int i = 0; i < 4; i++) {
@@ -190,6 +203,25 @@ class ConsumerGroupTest {
     record(o);
     converge();
     assertThat(clients.get("b").consuming).hasSize(6);
+  }
+
+  @Test
+  void theRebalanceTimeoutRunsFromEachRequestToRelease() {
+    Client a = join("a");
+    converge();
+    Client b = join("b"); // a is asked to release three
+    now += 10;
+    Client c = join("c"); // once a has, it must release one more
+    now += REBALANCE_MS - 20;
+    a.heartbeat(); // the answer says which three
+    a.heartbeat(); // released them; asked for one more now
+    assertThat(group.members().get("a").state()).isEqualTo(GroupMember.State.UNREVOKED_PARTITIONS);
+    now += 30; // past the first request's timeout, well within the second's
+    b.heartbeat();
+    c.heartbeat();
+    assertThat(group.expire(now, topics, assignors).changes()).isEmpty();
+    converge();
+    assertThat(clients.values()).allSatisfy(x -> assertThat(x.consuming).hasSize(2));
   }
 
   @Test
@@ -226,6 +258,57 @@ class ConsumerGroupTest {
     assertThat(o.error()).isEqualTo(ErrorCode.NONE);
     assertThat(o.member().memberEpoch()).isEqualTo(m.memberEpoch());
     a.take(o.member());
+  }
+
+  @Test
+  void aMemberMovedOnByOthersJoiningIsAnsweredAtItsCurrentEpochNotFenced() {
+    join("a");
+    converge();
+    Client b = join("b"); // waits for partitions a still owns
+    int known = b.epoch;
+    // Two more join before b heartbeats again: each moves b to a new epoch it is only pushed about.
+    join("c");
+    join("d");
+    GroupMember before = group.members().get("b");
+    assertThat(before.memberEpoch()).isGreaterThan(known);
+    assertThat(before.previousMemberEpoch()).as("b is more than one answer behind").isNotEqualTo(known);
+    assertThat(b.pushes).isPositive();
+
+    Outcome o = b.heartbeat();
+    assertThat(o.error()).isEqualTo(ErrorCode.NONE);
+    assertThat(b.epoch).isEqualTo(group.members().get("b").memberEpoch());
+    converge();
+    assertThat(clients.values().stream().mapToInt(c -> c.consuming.size()).sum()).isEqualTo(6);
+    assertThat(clients.values()).allSatisfy(c -> assertThat(c.consuming).isNotEmpty());
+  }
+
+  @Test
+  void aHeartbeatBehindTheMembersEpochConfirmsNoRelease() {
+    Client a = join("a");
+    join("b");
+    converge();
+    int known = a.epoch;
+    Set<TopicPartition> held = Set.copyOf(a.consuming);
+    // b leaves: a is moved on to all six without hearing of it; then c joins and a must give some up.
+    clients.remove("b");
+    send(new Heartbeat("b", ConsumerGroup.LEAVE_EPOCH, null, null, null, null, null, REBALANCE_MS, Set.of()));
+    Client c = join("c");
+    GroupMember m = group.members().get("a");
+    assertThat(m.memberEpoch()).isGreaterThan(known);
+    Set<TopicPartition> pending = Set.copyOf(m.pendingRevocation());
+    assertThat(pending).isNotEmpty();
+
+    // Its heartbeat at the old epoch says what it held then: that releases nothing, it may have
+    // taken more since (as far as the coordinator can tell).
+    Outcome o = send(new Heartbeat("a", known, null, null, null, null, null, REBALANCE_MS, held));
+    assertThat(o.error()).isEqualTo(ErrorCode.NONE);
+    assertThat(group.members().get("a").pendingRevocation()).isEqualTo(pending);
+    assertThat(group.members().get("c").assigned()).doesNotContainAnyElementsOf(pending);
+    a.take(o.member());
+    a.heartbeat(); // at the current epoch: now the release counts
+    assertThat(group.members().get("a").pendingRevocation()).isEmpty();
+    converge();
+    assertThat(c.consuming).hasSize(3);
   }
 
   @Test
@@ -314,7 +397,7 @@ class ConsumerGroupTest {
 
   @Test
   void randomJoinsLeavesAndCrashesNeverLetTwoMembersConsumeOnePartition() {
-    for (long seed = 1; seed <= 60; seed++) {
+    for (long seed = 1; seed <= 200; seed++) {
       Random rng = new Random(seed);
       ConsumerGroupTest t = new ConsumerGroupTest();
       t.topics.put("t", 1 + rng.nextInt(16));
