@@ -79,6 +79,9 @@ final class GroupScalePerf implements Callable<Integer> {
   @Option(names = "--read-only", description = "Only read the committed offsets of groups perf-scale-0.. back.")
   boolean readOnly;
 
+  /** Offset fetches in flight at once with --read-only. */
+  private static final int READ_WINDOW = 64;
+
   private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
   private final AtomicLong heartbeats = new AtomicLong();
   private final AtomicLong errors = new AtomicLong();
@@ -249,22 +252,56 @@ final class GroupScalePerf implements Callable<Integer> {
         tookMs, offsets.get() * 1000.0 / tookMs, failed.get());
   }
 
-  /** Reads every group's committed offsets from its coordinator's broker; returns the report line. */
-  private String read(Map<String, String> coordinators) {
+  /**
+   * Reads every group's committed offsets from its coordinator's broker, {@link #READ_WINDOW}
+   * groups at a time; returns the report line.
+   */
+  private String read(Map<String, String> coordinators) throws InterruptedException {
     long start = System.nanoTime();
-    long offsets = 0;
-    int withOffsets = 0;
+    Semaphore window = new Semaphore(READ_WINDOW);
+    AtomicLong offsets = new AtomicLong();
+    AtomicLong withOffsets = new AtomicLong();
+    Map<String, String> failures = new ConcurrentHashMap<>();
+    List<CompletableFuture<Void>> done = new ArrayList<>();
     for (int g = 0; g < groups; g++) {
-      OffsetFetchResponse r = GroupServiceGrpc.newBlockingStub(channel(coordinators.get(name(g))))
-          .withDeadlineAfter(30, TimeUnit.SECONDS).offsetFetch(OffsetFetchRequest.newBuilder().setGroupId(name(g)).build());
-      if (r.getError().getCode() != ErrorCode.NONE) {
-        throw new Failures.CliException("offsets of " + name(g) + ": " + r.getError().getCode() + " " + r.getError().getMessage());
-      }
-      offsets += r.getOffsetsCount();
-      if (r.getOffsetsCount() > 0) withOffsets++;
+      String group = name(g);
+      window.acquire();
+      CompletableFuture<Void> f = new CompletableFuture<>();
+      done.add(f);
+      GroupServiceGrpc.newStub(channel(coordinators.get(group))).withDeadlineAfter(30, TimeUnit.SECONDS)
+          .offsetFetch(OffsetFetchRequest.newBuilder().setGroupId(group).build(), new StreamObserver<>() {
+            @Override
+            public void onNext(OffsetFetchResponse r) {
+              if (r.getError().getCode() != ErrorCode.NONE) {
+                failures.put(group, r.getError().getCode() + " " + r.getError().getMessage());
+                return;
+              }
+              offsets.addAndGet(r.getOffsetsCount());
+              if (r.getOffsetsCount() > 0) withOffsets.incrementAndGet();
+            }
+
+            @Override
+            public void onError(Throwable e) {
+              failures.put(group, e.toString());
+              window.release();
+              f.complete(null);
+            }
+
+            @Override
+            public void onCompleted() {
+              window.release();
+              f.complete(null);
+            }
+          });
     }
-    return String.format("read: %d committed offsets of %d groups (%d with offsets) in %d ms", offsets, groups, withOffsets,
-        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
+    CompletableFuture.allOf(done.toArray(CompletableFuture[]::new)).join();
+    if (!failures.isEmpty()) {
+      Map.Entry<String, String> first = failures.entrySet().iterator().next();
+      throw new Failures.CliException(failures.size() + " groups' offsets could not be read; " + first.getKey() + ": "
+          + first.getValue());
+    }
+    return String.format("read: %d committed offsets of %d groups (%d with offsets) in %d ms", offsets.get(), groups,
+        withOffsets.get(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
   }
 
   /** One simulated member: a heartbeat stream that takes every assignment at once. */
