@@ -221,30 +221,18 @@ final class GroupScalePerf implements Callable<Integer> {
       window.acquire();
       CompletableFuture<Void> f = new CompletableFuture<>();
       done.add(f);
-      GroupServiceGrpc.newStub(m.channel).withDeadlineAfter(30, TimeUnit.SECONDS).offsetCommit(request, new StreamObserver<>() {
-        @Override
-        public void onNext(OffsetCommitResponse r) {
-          if (r.getError().getCode() == ErrorCode.NONE) offsets.addAndGet(owned.size());
-          else {
+      GroupServiceGrpc.newStub(m.channel).withDeadlineAfter(30, TimeUnit.SECONDS).offsetCommit(request,
+          windowed(window, f, (OffsetCommitResponse r) -> {
+            if (r.getError().getCode() == ErrorCode.NONE) {
+              offsets.addAndGet(owned.size());
+            } else {
+              failed.incrementAndGet();
+              error("commit: " + r.getError().getCode() + " " + r.getError().getMessage());
+            }
+          }, e -> {
             failed.incrementAndGet();
-            error("commit: " + r.getError().getCode() + " " + r.getError().getMessage());
-          }
-        }
-
-        @Override
-        public void onError(Throwable e) {
-          failed.incrementAndGet();
-          error("commit: " + e);
-          window.release();
-          f.complete(null);
-        }
-
-        @Override
-        public void onCompleted() {
-          window.release();
-          f.complete(null);
-        }
-      });
+            error("commit: " + e);
+          }));
     }
     CompletableFuture.allOf(done.toArray(CompletableFuture[]::new)).join();
     long tookMs = Math.max(1, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
@@ -269,30 +257,14 @@ final class GroupScalePerf implements Callable<Integer> {
       CompletableFuture<Void> f = new CompletableFuture<>();
       done.add(f);
       GroupServiceGrpc.newStub(channel(coordinators.get(group))).withDeadlineAfter(30, TimeUnit.SECONDS)
-          .offsetFetch(OffsetFetchRequest.newBuilder().setGroupId(group).build(), new StreamObserver<>() {
-            @Override
-            public void onNext(OffsetFetchResponse r) {
-              if (r.getError().getCode() != ErrorCode.NONE) {
-                failures.put(group, r.getError().getCode() + " " + r.getError().getMessage());
-                return;
-              }
-              offsets.addAndGet(r.getOffsetsCount());
-              if (r.getOffsetsCount() > 0) withOffsets.incrementAndGet();
+          .offsetFetch(OffsetFetchRequest.newBuilder().setGroupId(group).build(), windowed(window, f, (OffsetFetchResponse r) -> {
+            if (r.getError().getCode() != ErrorCode.NONE) {
+              failures.put(group, r.getError().getCode() + " " + r.getError().getMessage());
+              return;
             }
-
-            @Override
-            public void onError(Throwable e) {
-              failures.put(group, e.toString());
-              window.release();
-              f.complete(null);
-            }
-
-            @Override
-            public void onCompleted() {
-              window.release();
-              f.complete(null);
-            }
-          });
+            offsets.addAndGet(r.getOffsetsCount());
+            if (r.getOffsetsCount() > 0) withOffsets.incrementAndGet();
+          }, e -> failures.put(group, e.toString())));
     }
     CompletableFuture.allOf(done.toArray(CompletableFuture[]::new)).join();
     if (!failures.isEmpty()) {
@@ -302,6 +274,34 @@ final class GroupScalePerf implements Callable<Integer> {
     }
     return String.format("read: %d committed offsets of %d groups (%d with offsets) in %d ms", offsets.get(), groups,
         withOffsets.get(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
+  }
+
+  /**
+   * The observer of one unary call made within {@code window}: the answer goes to
+   * {@code onAnswer}, a failure to {@code onFailure}; either way the slot is given back and
+   * {@code done} completes.
+   */
+  private static <T> StreamObserver<T> windowed(Semaphore window, CompletableFuture<Void> done,
+      java.util.function.Consumer<T> onAnswer, java.util.function.Consumer<Throwable> onFailure) {
+    return new StreamObserver<>() {
+      @Override
+      public void onNext(T answer) {
+        onAnswer.accept(answer);
+      }
+
+      @Override
+      public void onError(Throwable e) {
+        onFailure.accept(e);
+        window.release();
+        done.complete(null);
+      }
+
+      @Override
+      public void onCompleted() {
+        window.release();
+        done.complete(null);
+      }
+    };
   }
 
   /** One simulated member: a heartbeat stream that takes every assignment at once. */
