@@ -27,6 +27,11 @@ import java.util.function.Supplier;
  *       or after the high watermark, and a consumer commits at most the high watermark it read
  *       below, so an offset at or below the local log end is accepted without a call. Only the
  *       leader's own log end refuses one.
+ *   <li>A local replica whose log was cut to repair damage (until it caught up) or holds a corrupt
+ *       batch proves nothing: a node restarted after a crash can still be named leader for a
+ *       moment with a log far behind what consumers read from the previous leader (eight
+ *       commits of a long fault run were refused that way). Named leader, it cannot be asked
+ *       either: the offset is accepted, as for a partition without a leader.
  *   <li>Otherwise (no local replica, one out of sync, or an offset beyond a local follower's end)
  *       the partition's leader is asked for its high watermark ({@code ListOffsets} LATEST), one
  *       call per leader for the whole commit, and an offset beyond it is refused.
@@ -42,9 +47,22 @@ final class CommitOffsetCheck {
   /** Asks the broker at an address for the high watermarks of partitions it leads (offset, or an error). */
   interface LeaderOffsets extends BiFunction<String, Set<TopicPartition>, CompletableFuture<Map<TopicPartition, Long>>> {}
 
-  /** A local replica's log end and role, or null when this broker hosts none. */
+  /**
+   * What this broker's replica of a partition can vouch for.
+   *
+   * @param logEndOffset its log end
+   * @param wholeLog false while its log was cut to repair damage and has not caught up again, or
+   *     holds a corrupt batch: such a replica serves nothing, and its end bounds nothing
+   */
+  record LocalReplica(long logEndOffset, boolean wholeLog) {
+    static LocalReplica of(Partition p) {
+      return p == null ? null : new LocalReplica(p.log().logEndOffset(), !p.mustCatchUp() && p.corruptFrom() < 0);
+    }
+  }
+
+  /** This broker's replica of a partition, or null when it hosts none. */
   interface LocalReplicas {
-    Partition partition(String topic, int partition);
+    LocalReplica replica(String topic, int partition);
   }
 
   private final Supplier<MetadataImage> image;
@@ -74,12 +92,13 @@ final class CommitOffsetCheck {
                 : "topic " + tp.topic() + " has " + t.partitions().size() + " partitions")));
       }
       PartitionImage p = t.partitions().get(tp.partition());
-      Partition replica = local.partition(tp.topic(), tp.partition());
-      if (replica != null && (p.leaderId() == nodeId || p.isr().contains(nodeId))) {
-        long end = replica.log().logEndOffset();
+      LocalReplica replica = local.replica(tp.topic(), tp.partition());
+      if (replica != null && replica.wholeLog() && (p.leaderId() == nodeId || p.isr().contains(nodeId))) {
+        long end = replica.logEndOffset();
         if (offset <= end) continue;
         if (p.leaderId() == nodeId) return CompletableFuture.completedFuture(beyond(tp, offset, end));
       }
+      if (p.leaderId() == nodeId) continue; // elected here with a cut or corrupt log: nothing to ask, accepted
       BrokerImage leader = current.brokers().get(p.leaderId());
       if (p.leaderId() < 0 || leader == null) continue; // cannot be checked now: accepted
       ask.computeIfAbsent(p.leaderId(), k -> new HashMap<>()).put(tp, offset);

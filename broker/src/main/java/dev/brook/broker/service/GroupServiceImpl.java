@@ -90,7 +90,8 @@ public final class GroupServiceImpl extends GroupServiceGrpc.GroupServiceImplBas
     this.image = replicas::image;
     this.nodeId = nodeId;
     this.heartbeatIntervalMs = (int) heartbeatIntervalMs;
-    this.commitCheck = new CommitOffsetCheck(image, replicas::partition, nodeId, leaderHighWatermarks);
+    this.commitCheck = new CommitOffsetCheck(image, (t, p) -> CommitOffsetCheck.LocalReplica.of(replicas.partition(t, p)), nodeId,
+        leaderHighWatermarks);
   }
 
   /** Closes the channels to other brokers that commit checks opened. */
