@@ -176,6 +176,27 @@ class QuorumGroupStoreTest {
   }
 
   @Test
+  void commitsOfOnePartitionLandInTheOrderTheyArrived() throws Exception {
+    QuorumGroupStore store = store(brokerEpoch);
+    String group = null;
+    for (int i = 0; group == null; i++) {
+      if (GroupPlacement.coordinator("o" + i, client.image()) == 1) group = "o" + i;
+    }
+    TopicPartition tp = new TopicPartition("t", 0);
+    List<CompletableFuture<Void>> all = new ArrayList<>();
+    // Arrive one after another without waiting, as a consumer's async commits do: the first goes
+    // out at once, the rest queue behind it and fill the next writes; the last one must win.
+    for (int offset = 1; offset <= 300; offset++) {
+      all.add(store.commitOffsets(group, "", -1, Map.of(tp, new OffsetAndMetadata(offset, -1, "", 0))));
+      if (offset % 50 == 0) {
+        all.add(store.commitOffsets("o-other-" + offset, "", -1, Map.of(tp, new OffsetAndMetadata(offset, -1, "", 0))));
+      }
+    }
+    CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).get(30, TimeUnit.SECONDS);
+    assertThat(store.fetchOffsets(group, Set.of(tp)).get(10, TimeUnit.SECONDS).get(tp).offset()).isEqualTo(300);
+  }
+
+  @Test
   void onlyAGroupWithoutMembersIsDeletedWithItsOffsets() throws Exception {
     GroupCoordinator c = coordinator(store(brokerEpoch));
     Outcome a = c.heartbeat("g", join("a")).get(10, TimeUnit.SECONDS);
