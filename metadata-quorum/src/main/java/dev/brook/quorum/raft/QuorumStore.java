@@ -50,7 +50,7 @@ import org.rocksdb.WriteOptions;
  */
 public final class QuorumStore implements AutoCloseable {
   static {
-    RocksDB.loadLibrary();
+    RocksDbLibrary.load();
   }
 
   /** The database format this build reads and writes. */
