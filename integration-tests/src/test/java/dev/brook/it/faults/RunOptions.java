@@ -76,10 +76,14 @@ record RunOptions(
       if (p != null && !p.isBlank()) v.put(k, p.trim());
     }
     for (String a : args) {
+      if (a.equals("--keep")) a = "--keep=true"; // the one switch: a bare flag turns it on
       if (!a.startsWith("--") || !a.contains("=")) throw new IllegalArgumentException("expected --name=value, got " + a);
       String k = a.substring(2, a.indexOf('='));
       if (!DEFAULTS.containsKey(k)) throw new IllegalArgumentException("unknown option --" + k + "; known: " + DEFAULTS.keySet());
       v.put(k, a.substring(a.indexOf('=') + 1));
+    }
+    if (!v.get("keep").equals("true") && !v.get("keep").equals("false")) {
+      throw new IllegalArgumentException("--keep must be true or false, got " + v.get("keep"));
     }
     List<String> faults = "all".equals(v.get("faults")) ? List.copyOf(Faults.ALL.keySet())
         : Arrays.stream(v.get("faults").split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
