@@ -294,6 +294,12 @@ final class GroupMembership implements AutoCloseable {
       ErrorCode code = r.getError().getCode();
       switch (code) {
         case NONE -> {
+          if (epoch != 0 && r.getMemberEpoch() != epoch) {
+            // The coordinator had moved this member on while answering others: the partitions it
+            // reported at the older epoch released nothing (group.proto), so say them again now.
+            ownedSent = false;
+            heartbeatWanted = true;
+          }
           epoch = r.getMemberEpoch();
           if (r.getHeartbeatIntervalMs() > 0) intervalMs = r.getHeartbeatIntervalMs();
           if (r.hasAssignment()) {
