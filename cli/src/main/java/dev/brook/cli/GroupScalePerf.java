@@ -30,6 +30,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
@@ -194,7 +195,7 @@ final class GroupScalePerf implements Callable<Integer> {
 
   /** Errors counted by kind: what they are and the error code, without the details. */
   private String errorKinds() {
-    return errorsByKind.isEmpty() ? "" : " " + new java.util.TreeMap<>(errorsByKind);
+    return errorsByKind.isEmpty() ? "" : " " + new TreeMap<>(errorsByKind);
   }
 
   private void error(String what) {

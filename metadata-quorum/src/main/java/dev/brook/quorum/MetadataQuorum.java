@@ -142,7 +142,7 @@ public final class MetadataQuorum implements AutoCloseable {
       Supplier<RaftClient> newClient = () -> RaftClient.newBuilder()
           .setRaftGroup(clientGroup)
           .setLeaderId(RaftPeerId.valueOf(String.valueOf(config.nodeId())))
-          .setProperties(clientProperties(config))
+          .setProperties(clientProperties(config.requestTimeoutMs()))
           .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(
               (int) Math.max(1, config.requestTimeoutMs() / 100), TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
           .build();
@@ -197,9 +197,10 @@ public final class MetadataQuorum implements AutoCloseable {
     return p;
   }
 
-  private static RaftProperties clientProperties(QuorumConfig config) {
+  /** The Ratis client's properties, for the in-process client and a remote one alike. */
+  private static RaftProperties clientProperties(long requestTimeoutMs) {
     RaftProperties p = new RaftProperties();
-    long rpcMs = Math.max(100, Math.min(3000, config.requestTimeoutMs()));
+    long rpcMs = Math.max(100, Math.min(3000, requestTimeoutMs));
     RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(rpcMs, TimeUnit.MILLISECONDS));
     // Above what a CallWindow lets through, so that async().send never waits for a permit.
     RaftClientConfigKeys.Async.setOutstandingRequestsMax(p, CallWindow.RATIS_OUTSTANDING_MAX);
@@ -232,11 +233,7 @@ public final class MetadataQuorum implements AutoCloseable {
     List<RaftPeer> peers = new ArrayList<>();
     for (QuorumConfig.Voter v : config.voters()) peers.add(peer(v.id(), v.host(), v.port()));
     QuorumConfig.ClientConfig c = config;
-    RaftProperties p = new RaftProperties();
-    long rpcMs = Math.max(100, Math.min(3000, c.requestTimeoutMs()));
-    RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(rpcMs, TimeUnit.MILLISECONDS));
-    // Above what a CallWindow lets through, so that async().send never waits for a permit.
-    RaftClientConfigKeys.Async.setOutstandingRequestsMax(p, CallWindow.RATIS_OUTSTANDING_MAX);
+    RaftProperties p = clientProperties(c.requestTimeoutMs());
     // Two Ratis clients: a Ratis client sends its requests in one ordered sequence, and the
     // watcher's long waits (watch for the next commit, image fetches) must never hold back a
     // heartbeat behind them, or the broker's lease lapses while it is alive.

@@ -98,7 +98,9 @@ final class CommitOffsetCheck {
         if (offset <= end) continue;
         if (p.leaderId() == nodeId) return CompletableFuture.completedFuture(beyond(tp, offset, end));
       }
-      if (p.leaderId() == nodeId) continue; // elected here with a cut or corrupt log: nothing to ask, accepted
+      // Led here by a replica that bounds nothing (cut or corrupt log, or none open yet): there is
+      // no one else to ask, so the offset is accepted.
+      if (p.leaderId() == nodeId) continue;
       BrokerImage leader = current.brokers().get(p.leaderId());
       if (p.leaderId() < 0 || leader == null) continue; // cannot be checked now: accepted
       ask.computeIfAbsent(p.leaderId(), k -> new HashMap<>()).put(tp, offset);

@@ -37,7 +37,7 @@ import java.util.function.Supplier;
  */
 public final class CallWindow {
   /** In flight on one client at a time; Ratis is configured to admit {@link #RATIS_OUTSTANDING_MAX}. */
-  public static final int DEFAULT_LIMIT = 64;
+  static final int DEFAULT_LIMIT = 64;
   /** The Ratis client's own limit: above {@link #DEFAULT_LIMIT}, so that its semaphore never waits. */
   public static final int RATIS_OUTSTANDING_MAX = 2 * DEFAULT_LIMIT;
 
@@ -89,12 +89,12 @@ public final class CallWindow {
   }
 
   /** Calls started and not completed yet. */
-  public synchronized int inFlight() {
+  synchronized int inFlight() {
     return inFlight;
   }
 
   /** Calls waiting for a slot. */
-  public synchronized int queued() {
+  synchronized int queued() {
     return queue.size();
   }
 
