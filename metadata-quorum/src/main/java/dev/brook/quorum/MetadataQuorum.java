@@ -10,6 +10,7 @@ import dev.brook.quorum.cluster.RaftMetadataClient;
 import dev.brook.quorum.cluster.Records;
 import dev.brook.quorum.cluster.RequestValidator;
 import dev.brook.quorum.raft.CallWindow;
+import dev.brook.quorum.raft.HeartbeatCopies;
 import dev.brook.quorum.raft.QuorumCalls;
 import dev.brook.quorum.raft.QuorumStateMachine;
 import dev.brook.quorum.raft.ReconnectingClient;
@@ -19,7 +20,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -62,6 +65,9 @@ import org.slf4j.LoggerFactory;
 public final class MetadataQuorum implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(MetadataQuorum.class);
 
+  /** How long a heartbeat copy to one voter may take before it is dropped. */
+  static final long HEARTBEAT_COPY_TIMEOUT_MS = 1_000;
+
   /** Every Brook cluster uses one Raft group with this fixed id. */
   static final RaftGroupId GROUP_ID =
       RaftGroupId.valueOf(UUID.nameUUIDFromBytes("brook-metadata".getBytes(StandardCharsets.UTF_8)));
@@ -73,10 +79,12 @@ public final class MetadataQuorum implements AutoCloseable {
   private final ImagePublisher publisher;
   private final QuorumController controller;
   private final int port;
+  private final HeartbeatCopies copies;
   private boolean closed;
 
   private MetadataQuorum(QuorumConfig config, RaftServer server, ReconnectingClient<RaftClient> raftClient, RaftMetadataClient client,
-      ImagePublisher publisher, QuorumController controller, int port) {
+      ImagePublisher publisher, QuorumController controller, int port, HeartbeatCopies copies) {
+    this.copies = copies;
     this.config = config;
     this.server = server;
     this.raftClient = raftClient;
@@ -120,6 +128,7 @@ public final class MetadataQuorum implements AutoCloseable {
 
     RaftServer server = null;
     ReconnectingClient<RaftClient> raftClient = null;
+    HeartbeatCopies copies = null;
     try {
       server = RaftServer.newBuilder()
           .setServerId(RaftPeerId.valueOf(String.valueOf(config.nodeId())))
@@ -150,14 +159,17 @@ public final class MetadataQuorum implements AutoCloseable {
           System::nanoTime);
       RaftServer s = server;
       QuorumCalls calls = new QuorumCalls(raftClient, config.requestTimeoutMs());
+      copies = heartbeatCopies(clientPeers, "quorum node " + config.nodeId());
       RaftMetadataClient client = new RaftMetadataClient(calls, publisher,
-          () -> QuorumStateMachine.statusOf(s, GROUP_ID, publisher.appliedIndex()), () -> { }, null, new RaftGroupClient(calls));
+          () -> QuorumStateMachine.statusOf(s, GROUP_ID, publisher.appliedIndex()), () -> { }, null, new RaftGroupClient(calls),
+          copies);
       controller.start(client::write);
-      MetadataQuorum quorum = new MetadataQuorum(config, server, raftClient, client, publisher, controller, port);
+      MetadataQuorum quorum = new MetadataQuorum(config, server, raftClient, client, publisher, controller, port, copies);
       if (config.voters().size() == 1) quorum.awaitClusterId();
       return quorum;
     } catch (IOException | RuntimeException e) {
       controller.close();
+      closeQuietly(copies);
       closeQuietly(raftClient);
       closeQuietly(server);
       publisher.close();
@@ -195,6 +207,25 @@ public final class MetadataQuorum implements AutoCloseable {
     RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
     tuning.accept(p);
     return p;
+  }
+
+  /**
+   * One Ratis client per voter for brokers' heartbeat copies (see {@link HeartbeatCopies}): one
+   * attempt, answered within {@link #HEARTBEAT_COPY_TIMEOUT_MS} or dropped. Null for a single
+   * voter, which is always the leader.
+   */
+  private static HeartbeatCopies heartbeatCopies(List<RaftPeer> peers, String name) {
+    if (peers.size() < 2) return null;
+    RaftGroup group = RaftGroup.valueOf(GROUP_ID, peers);
+    RaftProperties p = clientProperties(HEARTBEAT_COPY_TIMEOUT_MS);
+    Map<RaftPeerId, ReconnectingClient<RaftClient>> clients = new HashMap<>();
+    for (RaftPeer peer : peers) {
+      Supplier<RaftClient> factory = () -> RaftClient.newBuilder().setRaftGroup(group).setProperties(p)
+          .setRetryPolicy(RetryPolicies.noRetry()).build();
+      clients.put(peer.getId(), new ReconnectingClient<>("heartbeat copies of " + name + " to voter " + peer.getId(), null,
+          factory, System::nanoTime));
+    }
+    return new HeartbeatCopies(clients);
   }
 
   /** The Ratis client's properties, for the in-process client and a remote one alike. */
@@ -250,15 +281,17 @@ public final class MetadataQuorum implements AutoCloseable {
     }
     ImagePublisher publisher = new ImagePublisher(c.clientNodeId());
     ImageWatcher watcher = new ImageWatcher(watchRaft, publisher, c.requestTimeoutMs(), "brook-quorum-watch-" + name);
+    HeartbeatCopies copies = heartbeatCopies(peers, "broker " + name);
     AutoCloseable resources = () -> {
       watcher.close();
+      closeQuietly(copies);
       closeQuietly(watchRaft);
       closeQuietly(raft);
       publisher.close();
     };
     QuorumCalls calls = new QuorumCalls(raft, c.requestTimeoutMs());
     RaftMetadataClient client = new RaftMetadataClient(calls, publisher, () -> remoteStatus(raft, c, publisher), watcher::wake,
-        resources, new RaftGroupClient(calls));
+        resources, new RaftGroupClient(calls), copies);
     watcher.start();
     try {
       watcher.firstImage().get(c.requestTimeoutMs(), TimeUnit.MILLISECONDS);
@@ -335,6 +368,7 @@ public final class MetadataQuorum implements AutoCloseable {
     if (closed) return;
     closed = true;
     controller.close();
+    closeQuietly(copies);
     closeQuietly(raftClient);
     closeQuietly(server);
     publisher.close();

@@ -55,11 +55,27 @@ public final class ActiveController {
   static final long PAUSE_GAP_MS = 4 * QuorumController.TICK_MS;
 
   ActiveController(long sessionTimeoutMs, long imbalanceIntervalMs, Map<String, String> topicDefaults, long nowMs) {
+    this(sessionTimeoutMs, imbalanceIntervalMs, topicDefaults, nowMs, null);
+  }
+
+  /**
+   * @param standby what this node heard from brokers' heartbeat copies while it followed (null:
+   *     nothing), observed at {@code nowMs}: seeds of the new record (see
+   *     {@link BrokerHeartbeatManager})
+   */
+  ActiveController(long sessionTimeoutMs, long imbalanceIntervalMs, Map<String, String> topicDefaults, long nowMs,
+      BrokerHeartbeatManager standby) {
     this.sessionTimeoutMs = sessionTimeoutMs;
     this.topicDefaults = Map.copyOf(topicDefaults);
     this.imbalanceIntervalMs = imbalanceIntervalMs;
     this.heartbeats = new BrokerHeartbeatManager(sessionTimeoutMs, nowMs, PAUSE_GAP_MS);
+    if (standby != null) heartbeats.seedFrom(standby);
     this.nextImbalanceCheckMs = nowMs + imbalanceIntervalMs;
+  }
+
+  /** A standby record for a voter that is not the leader, listening from {@code nowMs}. */
+  static BrokerHeartbeatManager newStandby(long sessionTimeoutMs, long nowMs) {
+    return new BrokerHeartbeatManager(sessionTimeoutMs, nowMs, PAUSE_GAP_MS);
   }
 
   /**

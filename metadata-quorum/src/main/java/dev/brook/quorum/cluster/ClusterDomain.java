@@ -37,7 +37,7 @@ public final class ClusterDomain implements QuorumDomain {
       RequestCase.REGISTER_BROKER, RequestCase.INITIALIZE_CLUSTER, RequestCase.ALTER_PARTITION, RequestCase.ELECT_LEADERS,
       RequestCase.CONTROLLER_BATCH);
   private static final Set<RequestCase> READS = EnumSet.of(RequestCase.CREATE_TOPICS, RequestCase.HEARTBEAT,
-      RequestCase.HEARTBEAT_AGES, RequestCase.FETCH_IMAGE);
+      RequestCase.HEARTBEAT_COPY, RequestCase.HEARTBEAT_AGES, RequestCase.FETCH_IMAGE);
   private static final Set<CommandCase> COMMANDS = EnumSet.of(CommandCase.INITIALIZE_CLUSTER, CommandCase.REGISTER_BROKER,
       CommandCase.CREATE_TOPICS, CommandCase.DELETE_TOPICS, CommandCase.CONTROLLER_BATCH, CommandCase.ALTER_PARTITION,
       CommandCase.ELECT_LEADERS);
@@ -111,7 +111,8 @@ public final class ClusterDomain implements QuorumDomain {
 
   /**
    * CreateTopics with validate_only and image fetches (linearizable reads), heartbeats and
-   * heartbeat ages (the active controller answers them from memory).
+   * heartbeat ages (the active controller answers them from memory), heartbeat copies (any
+   * voter records them, see {@link BrokerHeartbeatManager}).
    */
   @Override
   public CompletableFuture<? extends MessageLite> query(QuorumRequest req) throws InvalidProtocolBufferException {
@@ -122,6 +123,7 @@ public final class ClusterDomain implements QuorumDomain {
         BrokerHeartbeatRequest hb = req.getHeartbeat();
         yield controller.heartbeat(hb.getNodeId(), hb.getBrokerEpoch(), hb.getWantShutdown());
       }
+      case HEARTBEAT_COPY -> controller.heartbeatCopy(req.getHeartbeatCopy().getNodeId(), req.getHeartbeatCopy().getBrokerEpoch());
       case HEARTBEAT_AGES ->
           controller.heartbeatAges().thenApply(ages -> HeartbeatAgesReply.newBuilder().putAllAgesMs(ages).build());
       case FETCH_IMAGE -> CompletableFuture.completedFuture(fetchImage(req.getFetchImage().getKnownVersion()));

@@ -63,6 +63,12 @@ public final class QuorumController implements AutoCloseable {
   private long generation;
   private boolean batchInFlight;
   private ScheduledFuture<?> ticker;
+  /**
+   * While this node is not the active controller: the brokers' heartbeat copies it received
+   * ({@link #heartbeatCopy}), observed every tick so that a pause of this node is noticed; seeds
+   * the next {@link ActiveController}. Replaced by a fresh one whenever duties stop.
+   */
+  private BrokerHeartbeatManager standby;
   /** A one-shot wake at {@link #leaseWakeAtMs}, the earliest lease deadline seen; null when none. */
   private ScheduledFuture<?> leaseWake;
   private long leaseWakeAtMs;
@@ -77,6 +83,7 @@ public final class QuorumController implements AutoCloseable {
     this.topicDefaults = Map.copyOf(topicDefaults);
     this.clockMs = clockMs;
     this.leases = new IncarnationLeases(sessionTimeoutMs);
+    this.standby = ActiveController.newStandby(sessionTimeoutMs, clockMs.getAsLong());
     this.executor = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "brook-quorum-controller-" + nodeId);
       t.setDaemon(true);
@@ -92,6 +99,15 @@ public final class QuorumController implements AutoCloseable {
   public void start(Function<QuorumRequest, CompletableFuture<?>> sender) {
     this.sender = sender;
     submit(this::runDuties);
+    try {
+      executor.scheduleWithFixedDelay(this::observeStandby, TICK_MS, TICK_MS, TimeUnit.MILLISECONDS);
+    } catch (RejectedExecutionException e) {
+      // closing
+    }
+  }
+
+  private void observeStandby() {
+    if (active == null) standby.observe(clockMs.getAsLong());
   }
 
   public void onLeaderReady() {
@@ -101,8 +117,12 @@ public final class QuorumController implements AutoCloseable {
       if (!leader || active != null) return;
       generation++;
       batchInFlight = false;
-      // Heartbeats were tracked by the previous leader only: every broker gets a full session.
-      active = new ActiveController(sessionTimeoutMs, imbalanceIntervalMs, topicDefaults, clockMs.getAsLong());
+      // Heartbeats were answered by the previous leader only; what this node heard of them as
+      // copies lets a broker that was silent before the election be fenced a session after its
+      // last copy, and every other broker gets a full session from now.
+      long now = clockMs.getAsLong();
+      standby.observe(now);
+      active = new ActiveController(sessionTimeoutMs, imbalanceIntervalMs, topicDefaults, now, standby);
       leases.activated(clockMs.getAsLong());
       if (ticker != null) ticker.cancel(false);
       ticker = executor.scheduleWithFixedDelay(this::runDuties, TICK_MS, TICK_MS, TimeUnit.MILLISECONDS);
@@ -119,6 +139,7 @@ public final class QuorumController implements AutoCloseable {
   private void deactivate() {
     if (leader) return;
     active = null;
+    standby = ActiveController.newStandby(sessionTimeoutMs, clockMs.getAsLong());
     leases.deactivated();
     generation++;
     batchInFlight = false;
@@ -185,6 +206,21 @@ public final class QuorumController implements AutoCloseable {
       if (ActiveController.wantsAction(current, brokerId, wantShutdown)) runDuties();
       return reply;
     });
+  }
+
+  /**
+   * A copy of a broker heartbeat sent to this voter: recorded while this node is not the active
+   * controller (the active one has the heartbeat itself), with no check against the image (a
+   * follower's may lag; a seed counts only for the epoch it names). Answers NONE at once.
+   */
+  CompletableFuture<HeartbeatReply> heartbeatCopy(int brokerId, long brokerEpoch) {
+    submit(() -> {
+      if (active != null) return;
+      long now = clockMs.getAsLong();
+      standby.observe(now);
+      standby.touch(brokerId, brokerEpoch, false, now);
+    });
+    return CompletableFuture.completedFuture(HeartbeatReply.newBuilder().setErrorCode(0).build());
   }
 
   /** The heartbeat tracker's ages; fails with {@link NotActiveLeaderException} when not the active controller. */

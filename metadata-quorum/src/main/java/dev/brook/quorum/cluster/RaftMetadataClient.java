@@ -28,6 +28,7 @@ import dev.brook.quorum.proto.PartitionAlteration;
 import dev.brook.quorum.proto.QuorumRequest;
 import dev.brook.quorum.proto.RegisterBrokerReply;
 import dev.brook.quorum.proto.RegisterBrokerRequest;
+import dev.brook.quorum.raft.HeartbeatCopies;
 import dev.brook.quorum.raft.QuorumCalls;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -51,16 +52,20 @@ public final class RaftMetadataClient implements MetadataClient {
   private final Runnable afterWrite;
   private final AutoCloseable resources;
   private final GroupStateClient groups;
+  private final HeartbeatCopies copies;
 
   /**
    * @param status how {@link #status()} is answered
    * @param afterWrite called when a write was committed (a remote client refreshes its image)
    * @param resources closed by {@link #close()}; null for a quorum node's own client
    * @param groups the group domain's client, over the same calls
+   * @param copies where each heartbeat is also copied to every voter (null: nowhere); owned by
+   *     the caller
    */
   public RaftMetadataClient(QuorumCalls calls, ImagePublisher publisher, Supplier<QuorumStatus> status,
-      Runnable afterWrite, AutoCloseable resources, GroupStateClient groups) {
+      Runnable afterWrite, AutoCloseable resources, GroupStateClient groups, HeartbeatCopies copies) {
     this.calls = calls;
+    this.copies = copies;
     this.groups = groups;
     this.publisher = publisher;
     this.status = status;
@@ -128,10 +133,11 @@ public final class RaftMetadataClient implements MetadataClient {
 
   @Override
   public CompletableFuture<HeartbeatResult> heartbeat(int nodeId, long brokerEpoch, boolean wantShutdown) {
-    QuorumRequest req = QuorumRequest.newBuilder()
-        .setHeartbeat(BrokerHeartbeatRequest.newBuilder().setNodeId(nodeId).setBrokerEpoch(brokerEpoch)
-            .setWantShutdown(wantShutdown))
-        .build();
+    BrokerHeartbeatRequest hb = BrokerHeartbeatRequest.newBuilder().setNodeId(nodeId).setBrokerEpoch(brokerEpoch)
+        .setWantShutdown(wantShutdown).build();
+    QuorumRequest req = QuorumRequest.newBuilder().setHeartbeat(hb).build();
+    // Every voter learns of the contact too, so that a new leader knows how long ago it was.
+    if (copies != null) copies.send(QuorumRequest.newBuilder().setHeartbeatCopy(hb).build());
     return calls.leaderRead(req).thenApply(r -> {
       HeartbeatReply h = QuorumCalls.parse(r, HeartbeatReply::parseFrom);
       ErrorCode code = ErrorCode.forNumber(h.getErrorCode());

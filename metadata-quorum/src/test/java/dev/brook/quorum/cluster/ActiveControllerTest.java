@@ -499,6 +499,104 @@ class ActiveControllerTest {
     assertThat(controller.heartbeatAges(now)).containsOnlyKeys(1, 2);
   }
 
+  /** A follower's standby record that heard copies of the brokers' heartbeats at {@code ms}, per broker. */
+  private BrokerHeartbeatManager standbyHeard(long listeningSinceMs, Map<Integer, Long> heardAtMs) {
+    BrokerHeartbeatManager standby = ActiveController.newStandby(SESSION_MS, listeningSinceMs);
+    java.util.TreeMap<Long, List<Integer>> byTime = new java.util.TreeMap<>();
+    heardAtMs.forEach((id, at) -> byTime.computeIfAbsent(at, k -> new java.util.ArrayList<>()).add(id));
+    for (long t = listeningSinceMs; t <= now; t += QuorumController.TICK_MS) {
+      standby.observe(t);
+      for (List<Integer> ids : byTime.subMap(t - QuorumController.TICK_MS, false, t, true).values()) {
+        for (int id : ids) standby.touch(id, image.brokers().get(id).brokerEpoch(), false, heardAtMs.get(id));
+      }
+    }
+    standby.observe(now);
+    return standby;
+  }
+
+  @Test
+  void aNewLeaderCountsASessionFromTheLastCopyItHeardAsAFollower() throws Exception {
+    createTopic("t", List.of(List.of(3, 1, 2)));
+    long since = now;
+    advance(2 * SESSION_MS);
+    // Broker 3 died (with the old Raft leader) 300 ms before this node won the election; 1 and 2
+    // were heard a moment ago.
+    BrokerHeartbeatManager standby = standbyHeard(since, Map.of(1, now - 50, 2, now - 50, 3, now - 300));
+    controller = new ActiveController(SESSION_MS, IMBALANCE_MS, Map.of(), now, standby);
+    long start = now;
+    assertThat(controller.nextLeaseExpiryMs(image)).isEqualTo(start - 300 + SESSION_MS + 1);
+    advance(SESSION_MS - 300);
+    heartbeatAll(1, 2);
+    assertThat(step()).isNull();
+    advance(1);
+    ControllerBatch batch = step();
+    assertThat(batch.getBrokersList()).singleElement().satisfies(c -> {
+      assertThat(c.getNodeId()).isEqualTo(3);
+      assertThat(c.getLeaseExpired()).isTrue();
+    });
+    assertThat(partition("t", 0).leaderId()).isEqualTo(1);
+    // Seeds are no contacts: only the brokers heard by this leader have ages.
+    assertThat(controller.heartbeatAges(now)).containsOnlyKeys(1, 2);
+  }
+
+  @Test
+  void aBrokerWithoutACopyOrWithAnotherEpochGetsAFullSession() throws Exception {
+    long since = now;
+    for (int i = 0; i < 8; i++) {
+      advance(SESSION_MS / 4);
+      heartbeatAll(1, 2, 3); // the old leader still hears everyone
+    }
+    BrokerHeartbeatManager standby = standbyHeard(since, Map.of(1, now - 50, 2, now - 900));
+    // Broker 2 registered again since that copy: the copy names an epoch that is gone.
+    register(2, "");
+    heartbeat(2);
+    step();
+    controller = new ActiveController(SESSION_MS, IMBALANCE_MS, Map.of(), now, standby);
+    advance(SESSION_MS - 50);
+    heartbeatAll(1);
+    assertThat(step()).isNull();
+    advance(51);
+    ControllerBatch batch = step();
+    assertThat(batch.getBrokersList()).extracting(c -> c.getNodeId()).containsExactlyInAnyOrder(2, 3);
+  }
+
+  @Test
+  void aSeedNeverUnfencesNorOutlivesAPause() throws Exception {
+    long since = now;
+    advance(2 * SESSION_MS);
+    // Broker 3 is fenced (its lease ran out); a copy of a heartbeat with its epoch arrived anyway.
+    controller.observe(now);
+    heartbeatAll(1, 2);
+    ControllerBatch fenced = step();
+    assertThat(fenced.getBrokersList()).singleElement().satisfies(c -> assertThat(c.getNodeId()).isEqualTo(3));
+    BrokerHeartbeatManager standby = standbyHeard(since, Map.of(1, now - 10, 2, now - 10, 3, now - 10));
+    controller = new ActiveController(SESSION_MS, IMBALANCE_MS, Map.of(), now, standby);
+    assertThat(step()).isNull();
+    assertThat(image.brokers().get(3).fenced()).isTrue();
+    // The new leader is paused right away: sessions count afresh from its return, seeds are gone.
+    now += 3 * SESSION_MS;
+    assertThat(step()).isNull();
+    advance(SESSION_MS);
+    assertThat(step()).isNull();
+    advance(1);
+    assertThat(step().getBrokersList()).extracting(c -> c.getNodeId()).containsExactlyInAnyOrder(1, 2);
+  }
+
+  @Test
+  void copiesHeardBeforeAPauseOfTheFollowerCountFromTheEndOfThePause() throws Exception {
+    long since = now;
+    advance(2 * SESSION_MS);
+    BrokerHeartbeatManager standby = standbyHeard(since, Map.of(1, now - 900, 2, now - 900, 3, now - 900));
+    // The follower does not run for two sessions, and wins the election the moment it is back.
+    now += 2 * SESSION_MS;
+    standby.observe(now);
+    controller = new ActiveController(SESSION_MS, IMBALANCE_MS, Map.of(), now, standby);
+    advance(SESSION_MS);
+    assertThat(step()).isNull();
+    advance(1);
+    assertThat(step().getBrokersList()).hasSize(3);
+  }
+
   @Test
   void staleEpochHeartbeatIsRefusedAndReRegistrationFencesTheOldIncarnation() throws Exception {
     createTopic("t", List.of(List.of(2, 1)));
