@@ -179,8 +179,9 @@ public final class QuorumConfig {
 
   /**
    * {@code quorum.broker.session.timeout.ms}: a broker not heard from for this long is fenced,
-   * >= 100. Default {@value #DEFAULT_BROKER_SESSION_TIMEOUT_MS}. A new quorum leader gives every
-   * broker a full session before fencing anything.
+   * >= 100. Default {@value #DEFAULT_BROKER_SESSION_TIMEOUT_MS}. A new quorum leader counts each
+   * broker's session from the last heartbeat copy it received as a follower, or gives it a full
+   * session when it has none.
    */
   public long brokerSessionTimeoutMs() {
     return brokerSessionTimeoutMs;
