@@ -229,11 +229,17 @@ final class PerfCommand implements Runnable {
     @Option(names = "--max-in-flight", defaultValue = "256", description = "Commits awaiting an answer at most (default: 256).")
     int maxInFlight;
 
+    @Option(names = "--warmup-commits", defaultValue = "0",
+        description = "Commits sent first and left out of the figures (as Kafka's --warmup-records), so that a cold "
+            + "load generator's first seconds do not count; sent at the same --throughput (default: 0).")
+    long warmupCommits;
+
     @Override
     public Integer call() throws Exception {
       if (numCommits < 1 || groups < 1 || perCommit < 1 || maxInFlight < 1) {
         throw new Failures.CliException("--num-commits, --groups, --partitions-per-commit and --max-in-flight must be >= 1");
       }
+      if (warmupCommits < 0) throw new Failures.CliException("--warmup-commits must be >= 0");
       PrintWriter out = spec.commandLine().getOut();
       LatencyStats stats = new LatencyStats(numCommits);
       AtomicLong failed = new AtomicLong();
@@ -254,7 +260,16 @@ final class PerfCommand implements Runnable {
         for (int g = 0; g < groups; g++) admin.alterGroupOffsets("perf-" + g, java.util.Map.of()).join();
         long start = System.nanoTime();
         Throttler throttler = new Throttler(throughput, start);
-        for (long i = 0; i < numCommits; i++) {
+        long total = warmupCommits + numCommits;
+        for (long i = 0; i < total; i++) {
+          if (i == warmupCommits && warmupCommits > 0) {
+            // Measured from here: wait until every warm-up commit was answered.
+            window.acquire(maxInFlight);
+            window.release(maxInFlight);
+            start = System.nanoTime();
+            throttler = new Throttler(throughput, start);
+          }
+          boolean measured = i >= warmupCommits;
           java.util.Map<TopicPartition, OffsetAndMetadata> offsets = new java.util.HashMap<>();
           for (int j = 0; j < perCommit; j++) {
             int p = (int) ((i * perCommit + j) % partitions);
@@ -263,15 +278,16 @@ final class PerfCommand implements Runnable {
           window.acquire();
           long sent = System.nanoTime();
           admin.alterGroupOffsets("perf-" + (i % groups), offsets).whenComplete((v, e) -> {
-            window.release();
+            // Counted before the permit is given back: the summary is printed once all permits are back.
             if (e != null) {
               failed.incrementAndGet();
               firstError.compareAndSet(null, e);
-              return;
+            } else if (measured) {
+              stats.record((System.nanoTime() - sent) / 1_000_000);
             }
-            stats.record((System.nanoTime() - sent) / 1_000_000);
+            window.release();
           });
-          throttler.throttle(i + 1);
+          throttler.throttle(measured ? i + 1 - warmupCommits : i + 1);
         }
         window.acquire(maxInFlight);
         double secs = (System.nanoTime() - start) / 1e9;

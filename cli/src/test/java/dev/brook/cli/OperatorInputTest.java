@@ -186,6 +186,17 @@ class OperatorInputTest {
   }
 
   @Test
+  void perfCommitLeavesItsWarmUpCommitsOutOfTheFigures() {
+    assertThat(run(at("topics", "create", "--topic", "committed", "--partitions", "2")).exitCode()).isZero();
+    Run r = run(at("perf", "commit", "--topic", "committed", "--groups", "2", "--partitions-per-commit", "2",
+        "--warmup-commits", "7", "--num-commits", "5"));
+    assertThat(r.exitCode()).as(r.err()).isZero();
+    assertThat(r.out()).startsWith("5 commits (10 offsets), ");
+    run(at("perf", "commit", "--topic", "committed", "--warmup-commits", "-1", "--num-commits", "5"))
+        .failedWith("--warmup-commits must be >= 0").fast();
+  }
+
+  @Test
   void anOutOfRangeOffsetIsResetWithAWarningNamingPartitionOffsetRangeAndNewPosition() throws Exception {
     assertThat(run(at("topics", "create", "--topic", "ranged", "--partitions", "1")).exitCode()).isZero();
     try (Producer<String, String> p = new Producer<>(ProducerConfig.builder().bootstrapServers(node.brokerAddress())
