@@ -43,6 +43,8 @@ public final class QuorumController implements AutoCloseable {
    * so a dead broker is fenced within milliseconds of the end of its session.
    */
   static final long TICK_MS = 250;
+  /** The answer to every heartbeat copy: NONE, nothing decided. */
+  private static final HeartbeatReply COPY_RECORDED = HeartbeatReply.newBuilder().setErrorCode(0).build();
 
   private final int nodeId;
   private final Supplier<MetadataImage> image;
@@ -220,7 +222,7 @@ public final class QuorumController implements AutoCloseable {
       standby.observe(now);
       standby.touch(brokerId, brokerEpoch, false, now);
     });
-    return CompletableFuture.completedFuture(HeartbeatReply.newBuilder().setErrorCode(0).build());
+    return CompletableFuture.completedFuture(COPY_RECORDED);
   }
 
   /** The heartbeat tracker's ages; fails with {@link NotActiveLeaderException} when not the active controller. */

@@ -1,8 +1,6 @@
 package dev.brook.quorum.raft;
 
 import dev.brook.quorum.proto.QuorumRequest;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -64,16 +62,9 @@ public final class HeartbeatCopies implements AutoCloseable {
     }
   }
 
+  /** Closes every voter's client (ReconnectingClient.close logs its own failures and never throws). */
   @Override
   public void close() {
-    List<RuntimeException> failures = new ArrayList<>();
-    for (ReconnectingClient<RaftClient> c : clients.values()) {
-      try {
-        c.close();
-      } catch (RuntimeException e) {
-        failures.add(e);
-      }
-    }
-    if (!failures.isEmpty()) LOG.debug("closing heartbeat copy clients: {}", failures);
+    clients.values().forEach(ReconnectingClient::close);
   }
 }
